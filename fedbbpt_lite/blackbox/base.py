@@ -1,0 +1,86 @@
+"""The API boundary: a black box answers queries with outputs only, and every query is billed.
+
+Subclasses implement `_forward`; users call `query`, which checks the budget, may simulate
+latency and transient faults, bills the meter and returns a detached NumPy copy, so no
+gradient and no weight ever crosses the boundary.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+
+from .meter import Budget, Meter
+
+
+class TransientAPIError(RuntimeError):
+    """A simulated temporary failure (time-out, rate limit): the same query may succeed later."""
+
+
+class BlackBox(ABC):
+    """Base class of every black box: outputs in, bills out, nothing else exposed.
+
+    output: what the API reveals, one of the subclass's `outputs`; classifiers offer
+    "logits", "probs" (softmax) or "label" (top-1 index only), as strict APIs do.
+    latency_s: simulated seconds added to each call. fault_rate: probability that a call
+    fails with TransientAPIError (drawn from its own generator seeded by fault_seed).
+    """
+
+    outputs: tuple[str, ...] = ("logits", "probs", "label")
+
+    def __init__(
+        self,
+        *,
+        output: str = "logits",
+        budget: Budget | None = None,
+        cost_per_call: float = 0.0,
+        cost_per_example: float = 0.0,
+        latency_s: float = 0.0,
+        fault_rate: float = 0.0,
+        fault_seed: int = 0,
+    ):
+        if output not in self.outputs:
+            raise ValueError(f"output must be one of {self.outputs}, got {output!r}")
+        if not 0.0 <= latency_s:
+            raise ValueError(f"latency_s must be >= 0, got {latency_s}")
+        if not 0.0 <= fault_rate < 1.0:
+            raise ValueError(f"fault_rate must be in [0, 1), got {fault_rate}")
+        self.output = output
+        self.meter = Meter(cost_per_call, cost_per_example, budget)
+        self.latency_s = latency_s
+        self.fault_rate = fault_rate
+        self._fault_rng = np.random.default_rng(fault_seed)
+
+    @abstractmethod
+    def _forward(self, inputs: torch.Tensor, *args) -> torch.Tensor:
+        """Scores for a (..., *input_shape) batch: shape (..., num_outputs)."""
+
+    @abstractmethod
+    def _prepare(self, inputs) -> torch.Tensor:
+        """Validate a user's inputs and convert them to the tensor `_forward` expects."""
+
+    @abstractmethod
+    def _count(self, inputs: torch.Tensor) -> int:
+        """How many examples one query of `inputs` scores (what the meter bills)."""
+
+    def query(self, inputs, *args) -> np.ndarray:
+        """Ask the API: returns outputs as a NumPy array (a copy, never a tensor)."""
+        inputs = self._prepare(inputs)
+        examples = self._count(inputs)
+        self.meter.check(examples)
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        if self.fault_rate and self._fault_rng.random() < self.fault_rate:
+            self.meter.failed_calls += 1
+            raise TransientAPIError("simulated transient API failure; retry the query")
+        with torch.no_grad():
+            scores = self._forward(inputs, *args).float()
+        self.meter.record(examples)
+        if self.output == "probs":
+            scores = scores.softmax(-1)
+        elif self.output == "label":
+            scores = scores.argmax(-1)
+        return scores.detach().cpu().numpy().copy()

@@ -1,0 +1,80 @@
+"""What a black-box API bills: calls, examples and a simulated cost, with an optional budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BudgetExceededError(RuntimeError):
+    """Raised before a query that would spend more than the budget allows."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Caps on what a black box may spend; None means unlimited."""
+
+    max_calls: int | None = None
+    max_examples: int | None = None
+    max_cost: float | None = None
+
+    def __post_init__(self):
+        for name in ("max_calls", "max_examples", "max_cost"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or value < 0):
+                raise ValueError(f"{name} must be None or a non-negative number, got {value!r}")
+
+
+@dataclass
+class Meter:
+    """Counts requests (calls), inputs scored (examples), failed requests and simulated cost.
+
+    A batched request that scores 10 prompted copies of 32 images is 1 call and 320 examples:
+    batching saves round trips, never examples.
+    """
+
+    cost_per_call: float = 0.0
+    cost_per_example: float = 0.0
+    budget: Budget | None = None
+    calls: int = 0
+    examples: int = 0
+    failed_calls: int = 0
+
+    @property
+    def cost(self) -> float:
+        """Simulated bill so far."""
+        return self.calls * self.cost_per_call + self.examples * self.cost_per_example
+
+    def check(self, examples: int) -> None:
+        """Raise BudgetExceededError if one more call of `examples` inputs would overspend."""
+        budget = self.budget or Budget()
+        after_calls, after_examples = self.calls + 1, self.examples + examples
+        after_cost = self.cost + self.cost_per_call + examples * self.cost_per_example
+        checks = (
+            ("calls", after_calls, budget.max_calls),
+            ("examples", after_examples, budget.max_examples),
+            ("cost", after_cost, budget.max_cost),
+        )
+        for what, after, cap in checks:
+            if cap is not None and after > cap:
+                raise BudgetExceededError(
+                    f"API budget spent: this query would bring {what} to {after:g} "
+                    f"(limit {cap:g}); raise the budget or reset the meter"
+                )
+
+    def record(self, examples: int) -> None:
+        """Bill one successful call of `examples` inputs."""
+        self.calls += 1
+        self.examples += examples
+
+    def snapshot(self) -> dict:
+        """Plain-number copy of the counters, e.g. for a results table."""
+        return {
+            "calls": self.calls,
+            "examples": self.examples,
+            "failed_calls": self.failed_calls,
+            "cost": round(self.cost, 6),
+        }
+
+    def reset(self) -> None:
+        """Zero all counters (the budget stays)."""
+        self.calls = self.examples = self.failed_calls = 0
