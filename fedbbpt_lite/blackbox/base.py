@@ -77,7 +77,7 @@ class BlackBox(ABC):
             self.meter.failed_calls += 1
             raise TransientAPIError("simulated transient API failure; retry the query")
         with torch.no_grad():
-            scores = self._forward(inputs, *args).float()
+            scores = self._forward(inputs, *args)
         self.meter.record(examples)
         if self.output == "probs":
             scores = scores.softmax(-1)

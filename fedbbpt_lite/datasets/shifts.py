@@ -12,24 +12,24 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# Ten well-separated background colours for Biased-MNIST (RGB in [0, 1]).
+# Ten distinct pastel background colours for Biased-MNIST (RGB in [0, 1]).
 PALETTE = np.array(
     [
-        [0.90, 0.10, 0.10],
-        [0.10, 0.60, 0.10],
-        [0.10, 0.20, 0.90],
-        [0.90, 0.80, 0.10],
-        [0.60, 0.10, 0.70],
-        [0.10, 0.70, 0.70],
-        [0.95, 0.50, 0.10],
-        [0.50, 0.30, 0.10],
-        [0.60, 0.60, 0.60],
-        [0.90, 0.40, 0.70],
+        [0.94, 0.46, 0.46],
+        [0.46, 0.76, 0.46],
+        [0.46, 0.52, 0.94],
+        [0.94, 0.88, 0.46],
+        [0.76, 0.46, 0.82],
+        [0.46, 0.82, 0.82],
+        [0.97, 0.70, 0.46],
+        [0.70, 0.58, 0.46],
+        [0.76, 0.76, 0.76],
+        [0.94, 0.64, 0.82],
     ]
 )
 
 
-def low_contrast(x: np.ndarray, contrast: float = 0.25, level: float = 0.45) -> np.ndarray:
+def low_contrast(x: np.ndarray, contrast: float = 0.12, level: float = 0.5) -> np.ndarray:
     """Squeeze intensities into [level, level + contrast] (a washed-out scan)."""
     return level + contrast * x
 

@@ -1,0 +1,5 @@
+"""Prompt generators: what the clients learn."""
+
+from .visual import GridPrompt
+
+__all__ = ["GridPrompt"]

@@ -1,0 +1,1 @@
+"""Tasks wire a prompt generator, a black box and a loss together."""
