@@ -30,6 +30,7 @@ class TextEncoder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         logging.getLogger("transformers").setLevel(logging.ERROR)
         path = path or minilm_path()
         self._tokenizer = AutoTokenizer.from_pretrained(path)

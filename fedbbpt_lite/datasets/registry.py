@@ -6,6 +6,7 @@ compressed .npz of uint8 images under data/vision (built by scripts/build_vision
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,3 +83,12 @@ def load_vision(name: str) -> VisionDataset:
         class_names=tuple(str(n) for n in arrays["class_names"]),
         template=str(arrays["template"]),
     )
+
+
+def verify_checksums() -> dict[str, bool]:
+    """Whether each committed file still matches the SHA-256 in the manifest."""
+    return {
+        name: hashlib.sha256((VISION_DIR / f"{name}.npz").read_bytes()).hexdigest()
+        == info["sha256"]
+        for name, info in _manifest().items()
+    }

@@ -1,0 +1,100 @@
+"""Pure plot functions: data in, matplotlib Figure out. Lessons call them, widgets wrap them."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+
+def show_images(images, labels=None, class_names=None, ncols: int = 8, title: str | None = None):
+    """A grid of images (N, C, H, W) in [0, 1], captioned with class names when given."""
+    images = torch.as_tensor(images)
+    n = len(images)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        img = images[i].permute(1, 2, 0).numpy()
+        ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
+        if labels is not None:
+            label = int(labels[i])
+            ax.set_title(class_names[label] if class_names else str(label), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_bars(
+    accuracies: dict[str, float], title: str = "", reference: float | None = None
+):
+    """Horizontal bars of accuracy per data set, with an optional reference line."""
+    names = list(accuracies)
+    fig, ax = plt.subplots(figsize=(6, 0.35 * len(names) + 1))
+    ax.barh(names, [accuracies[n] for n in names], color="tab:blue")
+    if reference is not None:
+        ax.axvline(reference, color="tab:red", linestyle="--", label=f"reference {reference:.2f}")
+        ax.legend(loc="lower right")
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("accuracy")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_error_curves(
+    table: pd.DataFrame, x: str, y: str, *, by: str = "method", logx=True, logy=True, title=""
+):
+    """One line per group of `by`: column y against column x (e.g. relative MSE against q)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for name, group in table.groupby(by, sort=True):
+        group = group.sort_values(x)
+        ax.plot(group[x], group[y], marker="o", label=str(name))
+    ax.set_xscale("log" if logx else "linear")
+    ax.set_yscale("log" if logy else "linear")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradient_estimates(
+    function, w, true_gradient, estimates: np.ndarray, title: str = "", span: float = 1.5
+):
+    """Contours of a 2-D toy function, its true gradient at w (black) and estimates (blue)."""
+    w = np.asarray(w, dtype=np.float64)
+    grid = np.linspace(-span, span, 121)
+    X, Y = np.meshgrid(grid + w[0], grid + w[1])
+    Z = function.value(np.stack([X.ravel(), Y.ravel()], 1)).reshape(X.shape)
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.contour(X, Y, np.log1p(Z - Z.min()), levels=20, cmap="viridis", linewidths=0.8)
+    scale = span / (np.linalg.norm(true_gradient) + 1e-12)
+    for g in np.atleast_2d(estimates):
+        ax.arrow(*w, *(-scale * g), color="tab:blue", alpha=0.35, width=0.004)
+    ax.arrow(*w, *(-scale * np.asarray(true_gradient)), color="black", width=0.01)
+    ax.plot(*w, "ko")
+    ax.set_title(title or "descent directions: true (black), estimates (blue)")
+    ax.set_aspect("equal")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(curves: dict[str, list[float]], xlabel: str, ylabel: str, title="", logy=False):
+    """Several named series against their index (e.g. loss against optimisation step)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for name in curves:
+        ax.plot(np.arange(len(curves[name])), curves[name], label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_yscale("log" if logy else "linear")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
