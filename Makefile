@@ -32,7 +32,7 @@ unit: install
 
 nbval: install
 	$(VENV)/bin/pytest -n 2 --dist loadscope --nbval --nbval-current-env \
-		--sanitize-with tests/nbval_sanitize.cfg notebooks/[0-9]*.ipynb
+		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/[0-9]*.ipynb
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks

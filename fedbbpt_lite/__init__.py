@@ -1,7 +1,30 @@
 """fedbbpt-lite: a teaching kit for Federated Black-Box Prompt Tuning (Fed-BBPT)."""
 
-from . import blackbox, datasets, prompts, zo
+from . import (
+    blackbox,
+    checks,
+    datasets,
+    environment,
+    plots,
+    prompts,
+    tasks,
+    widgets,
+    zo,
+    zo_diagnostics,
+)
 from .seeding import set_seed
 
 __version__ = "0.1.0"
-__all__ = ["blackbox", "datasets", "prompts", "set_seed", "zo"]
+__all__ = [
+    "blackbox",
+    "checks",
+    "datasets",
+    "environment",
+    "plots",
+    "prompts",
+    "set_seed",
+    "tasks",
+    "widgets",
+    "zo",
+    "zo_diagnostics",
+]

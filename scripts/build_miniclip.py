@@ -54,9 +54,7 @@ def training_data() -> tuple[torch.Tensor, torch.Tensor]:
 def class_texts(templates_digit, templates_fashion, rng) -> list[str]:
     d = templates_digit[rng.integers(len(templates_digit))]
     f = templates_fashion[rng.integers(len(templates_fashion))]
-    return [d.format(n) for n in DIGIT_NAMES] + [
-        f.format(n) for n in FASHION_NAMES
-    ]
+    return [d.format(n) for n in DIGIT_NAMES] + [f.format(n) for n in FASHION_NAMES]
 
 
 def zero_shot(tower, text, x, y, digit_template, fashion_template) -> dict[str, float]:
@@ -106,7 +104,9 @@ def main() -> None:
     tower.eval()
     mnist_test = sources.load_mnist()["test"]
     fashion_test = sources.load_fashion_mnist()["test"]
-    tests = [torch.from_numpy(t[0]).float().div(255).unsqueeze(1) for t in (mnist_test, fashion_test)]
+    tests = [
+        torch.from_numpy(t[0]).float().div(255).unsqueeze(1) for t in (mnist_test, fashion_test)
+    ]
     labels = [torch.from_numpy(t[1]) for t in (mnist_test, fashion_test)]
     acc = zero_shot(tower, text, tests, labels, DIGIT_TEMPLATE, FASHION_TEMPLATE)
     para = zero_shot(tower, text, tests, labels, *PARAPHRASES)

@@ -139,7 +139,9 @@ def main() -> None:
     manifest = {}
     for name, (source, description, shift, transform) in SPECS.items():
         names, template = (
-            (FASHION_NAMES, FASHION_TEMPLATE) if source == "fashion" else (DIGIT_NAMES, DIGIT_TEMPLATE)
+            (FASHION_NAMES, FASHION_TEMPLATE)
+            if source == "fashion"
+            else (DIGIT_NAMES, DIGIT_TEMPLATE)
         )
         arrays = {}
         for split in ("train", "test"):

@@ -16,7 +16,7 @@ from safetensors.torch import load_file, safe_open
 from torch import nn
 
 from .base import BlackBox
-from .text_encoder import EMBED_DIM, TextEncoder
+from .text_encoder import EMBED_DIM, shared_text_encoder
 
 IMAGE_SHAPE = (3, 28, 28)
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -74,7 +74,7 @@ class MiniCLIPBlackBox(BlackBox):
     def __init__(self, weights: Path = WEIGHTS, **api_options):
         super().__init__(**api_options)
         self._tower = load_image_tower(weights)
-        self._text = TextEncoder()
+        self._text = shared_text_encoder()
 
     def _prepare(self, inputs) -> torch.Tensor:
         images = torch.as_tensor(inputs).detach().float()

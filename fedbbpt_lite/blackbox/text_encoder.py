@@ -6,6 +6,7 @@ normalisation, exactly as sentence-transformers configures this model.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import logging
 import os
@@ -51,3 +52,9 @@ class TextEncoder:
             for text, emb in zip(missing, F.normalize(pooled, dim=-1), strict=True):
                 self._cache[text] = emb
         return torch.stack([self._cache[t] for t in texts])
+
+
+@functools.cache
+def shared_text_encoder() -> TextEncoder:
+    """One frozen text tower per process, shared by every MiniCLIP black box (loads once)."""
+    return TextEncoder()

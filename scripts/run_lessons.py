@@ -1,0 +1,75 @@
+"""Execute the lessons headlessly in the pinned environment.
+
+--in-place   regenerate the lessons' stored outputs (then the student copies): `make lessons`
+--report F   run copies under build/lessons and write a short Markdown report of what each
+             lesson computed and how long it took: `make demo`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
+    """Run one lesson top to bottom in a fresh kernel; return it with its wall time."""
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
+    return nb, time.perf_counter() - start
+
+
+def printed_lines(nb: nbformat.NotebookNode) -> list[str]:
+    """Everything the lesson's cells printed to stdout, in order."""
+    lines = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                lines.extend(output["text"].rstrip("\n").splitlines())
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--in-place", action="store_true")
+    mode.add_argument("--report", type=Path)
+    parser.add_argument("lessons", nargs="*", help="lesson file names (default: all)")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    names = args.lessons or sorted(p.name for p in NOTEBOOKS.glob("[0-9]*.ipynb"))
+    sections, total = [], 0.0
+    for name in names:
+        nb, seconds = execute(NOTEBOOKS / name)
+        total += seconds
+        print(f"{name}: {seconds:.1f} s", flush=True)
+        if args.in_place:
+            nbformat.write(nb, NOTEBOOKS / name)
+        else:
+            lines = "\n".join(printed_lines(nb))
+            sections.append(f"## {name} ({seconds:.1f} s)\n\n```\n{lines}\n```\n")
+    print(f"all lessons: {total:.1f} s")
+    if args.in_place:
+        return subprocess.call([sys.executable, str(ROOT / "scripts" / "make_exercises.py")])
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    header = f"# What the lessons computed\n\nAll lessons ran in {total:.1f} s.\n\n"
+    args.report.write_text(header + "\n".join(sections))
+    print(f"report written to {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
