@@ -75,7 +75,7 @@ def plot_gradient_estimates(
     Z = function.value(np.stack([X.ravel(), Y.ravel()], 1)).reshape(X.shape)
     fig, ax = plt.subplots(figsize=(4.8, 4.2))
     ax.contour(X, Y, np.log1p(Z - Z.min()), levels=20, cmap="viridis", linewidths=0.8)
-    scale = span / (np.linalg.norm(true_gradient) + 1e-12)
+    scale = 0.6 * span / (np.linalg.norm(true_gradient) + 1e-12)
     for g in np.atleast_2d(estimates):
         ax.arrow(*w, *(-scale * g), color="tab:blue", alpha=0.35, width=0.004)
     ax.arrow(*w, *(-scale * np.asarray(true_gradient)), color="black", width=0.01)

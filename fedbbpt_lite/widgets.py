@@ -18,7 +18,7 @@ class EstimatorExplorer:
     """Pick an estimator, q and mu; the button draws `draws` estimates at a point of a 2-D toy
     function and plots them against the true gradient, with the queries they cost."""
 
-    def __init__(self, function: str = "rosenbrock", point=(-0.5, 0.5), draws: int = 20, seed=0):
+    def __init__(self, function: str = "rosenbrock", point=(-1.0, 1.5), draws: int = 20, seed=0):
         self.function = ToyFunction(function, 2)
         self.blackbox = ToyBlackBox(self.function)
         self.point = np.asarray(point, dtype=np.float64)
@@ -26,7 +26,7 @@ class EstimatorExplorer:
         self.rng = np.random.default_rng(seed)
         self.method = w.Dropdown(options=zo.ESTIMATORS, value="rge_gaussian", description="method")
         self.q = w.IntSlider(value=1, min=1, max=32, description="q")
-        self.mu = w.FloatLogSlider(value=1e-2, base=10, min=-4, max=0, description="mu / c")
+        self.mu = w.FloatLogSlider(value=1e-2, base=10, min=-4, max=0, description="mu")
         self.button = w.Button(description="Estimate (spends queries)")
         self.output = w.Output()
         self.last_estimates: np.ndarray | None = None
@@ -35,8 +35,7 @@ class EstimatorExplorer:
 
     def estimates(self) -> np.ndarray:
         """`draws` estimates with the current settings, each one billed batched call."""
-        step = "mu" if self.method.value.startswith(("rge", "cge")) else "c"
-        kwargs = {step: self.mu.value}
+        kwargs = {"mu": self.mu.value}
         if self.method.value != "cge":
             kwargs["q"] = self.q.value
         return np.stack(

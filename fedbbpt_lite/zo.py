@@ -210,8 +210,11 @@ def estimate(
 ) -> np.ndarray:
     """Run the estimator named `method` (one of ESTIMATORS), so callers can pick one by name.
 
-    Extra keyword arguments (mu, q, scheme, c) go to that estimator; cge ignores rng.
+    Extra keyword arguments (mu, q, scheme) go to that estimator; cge ignores rng. `mu` is the
+    perturbation size of every method: the spsa_* methods receive it as their `c`.
     """
+    if method in ("spsa_rademacher", "spsa_segmented") and "mu" in kwargs:
+        kwargs["c"] = kwargs.pop("mu")
     return _DISPATCH[_check_choice("method", method, ESTIMATORS)](loss_batch, w, rng, **kwargs)
 
 

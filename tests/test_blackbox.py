@@ -29,8 +29,8 @@ HIDDEN_NAMES = ("parameters", "named_parameters", "state_dict", "weights", "buff
 class Echo(BlackBox):
     """Minimal classifier black box: the scores are the inputs themselves, shape (..., K)."""
 
-    def _prepare(self, inputs) -> torch.Tensor:
-        return torch.as_tensor(inputs, dtype=torch.float64).detach()
+    def _prepare(self, inputs, *args) -> tuple[torch.Tensor, tuple]:
+        return torch.as_tensor(inputs, dtype=torch.float64).detach(), args
 
     def _count(self, inputs: torch.Tensor) -> int:
         return int(inputs[..., 0].numel())
@@ -105,9 +105,7 @@ def test_budget_on_examples_allows_exact_cap_and_refuses_beyond(quad, rows):
 
 
 def test_budget_on_cost_refuses_before_billing(quad, rows):
-    bb = ToyBlackBox(
-        quad, budget=Budget(max_cost=5.0), cost_per_call=1.0, cost_per_example=0.5
-    )
+    bb = ToyBlackBox(quad, budget=Budget(max_cost=5.0), cost_per_call=1.0, cost_per_example=0.5)
     bb.query(rows[:2])  # cost 2
     bb.query(rows[:4])  # cost 2 + 1 + 2 = 5, exactly the cap
     assert bb.meter.cost == pytest.approx(5.0)

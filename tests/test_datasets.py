@@ -77,7 +77,8 @@ def test_load_vision_shapes_ranges_and_labels(loaded, name):
     info = MANIFEST_DATA[name]
     ds = load(loaded, name)
     assert ds.name == name
-    for x, y, n in ((ds.x_train, ds.y_train, info["n_train"]), (ds.x_test, ds.y_test, info["n_test"])):
+    splits = ((ds.x_train, ds.y_train, info["n_train"]), (ds.x_test, ds.y_test, info["n_test"]))
+    for x, y, n in splits:
         assert isinstance(x, torch.Tensor) and x.dtype == torch.float32
         assert x.ndim == 4 and x.shape[2:] == (28, 28)
         assert x.shape[1] == info["channels"] and x.shape[1] in (1, 3)
@@ -213,8 +214,9 @@ def test_colour_background_rho_one_uses_label_colour(digits):
     assert out.shape == (6, 28, 28, 3)
     background = digits == 0.0
     for i, label in enumerate(labels):
-        np.testing.assert_allclose(out[i][background[i]], np.broadcast_to(
-            shifts.PALETTE[label], (background[i].sum(), 3)))
+        np.testing.assert_allclose(
+            out[i][background[i]], np.broadcast_to(shifts.PALETTE[label], (background[i].sum(), 3))
+        )
         stroke = digits[i] == 1.0
         np.testing.assert_allclose(out[i][stroke], 1.0)
     assert out.min() >= 0.0 and out.max() <= 1.0

@@ -189,3 +189,17 @@ def test_weights_load_strictly_into_the_image_tower():
     assert not tower.training
     with safe_open(str(WEIGHTS), framework="pt") as handle:
         assert set(handle.keys()) == set(tower.state_dict())
+
+
+def test_bad_prompts_are_refused_before_faults_or_billing():
+    flaky = MiniCLIPBlackBox(fault_rate=0.5, fault_seed=0)
+    for _ in range(6):
+        with pytest.raises(TypeError, match="prompts"):
+            flaky.query(np.zeros((2, 1, 28, 28), dtype=np.float32), "a photo")
+    assert flaky.meter.failed_calls == 0 and flaky.meter.calls == 0
+
+
+def test_integer_images_are_refused():
+    box = MiniCLIPBlackBox()
+    with pytest.raises(TypeError, match="images"):
+        box.query(np.zeros((2, 1, 28, 28), dtype=np.uint8), ["a", "b"])

@@ -69,6 +69,7 @@ def test_pattern_is_upsampled_grid():
     assert pattern[0, 0] == pytest.approx(1.0)  # top-left cell
     assert pattern[27, 27] == pytest.approx(0.0)
     assert pattern[0, 0] > pattern[0, 27] and pattern[0, 0] > pattern[27, 0]
+    assert len(torch.unique(pattern[0])) > 2  # bilinear: a smooth ramp, not two blocks
 
 
 def test_apply_adds_scaled_pattern_and_clamps(images):
@@ -126,9 +127,7 @@ def test_cross_entropy_from_logits_matches_torch(logits_and_labels):
     logits, labels = logits_and_labels
     loss = loss_from_outputs(logits, labels, "logits")
     assert loss.shape == (4,)
-    expected = [
-        F.cross_entropy(torch.tensor(row), torch.tensor(labels)).item() for row in logits
-    ]
+    expected = [F.cross_entropy(torch.tensor(row), torch.tensor(labels)).item() for row in logits]
     np.testing.assert_allclose(loss, expected, rtol=1e-10)
 
 

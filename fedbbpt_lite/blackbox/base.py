@@ -59,8 +59,9 @@ class BlackBox(ABC):
         """Scores for a (..., *input_shape) batch: shape (..., num_outputs)."""
 
     @abstractmethod
-    def _prepare(self, inputs) -> torch.Tensor:
-        """Validate a user's inputs and convert them to the tensor `_forward` expects."""
+    def _prepare(self, inputs, *args) -> tuple[torch.Tensor, tuple]:
+        """Validate a user's query (inputs and any other arguments) before anything is billed;
+        return the tensor and arguments `_forward` expects."""
 
     @abstractmethod
     def _count(self, inputs: torch.Tensor) -> int:
@@ -68,7 +69,7 @@ class BlackBox(ABC):
 
     def query(self, inputs, *args) -> np.ndarray:
         """Ask the API: returns outputs as a NumPy array (a copy, never a tensor)."""
-        inputs = self._prepare(inputs)
+        inputs, args = self._prepare(inputs, *args)
         examples = self._count(inputs)
         self.meter.check(examples)
         if self.latency_s:

@@ -66,7 +66,8 @@ class MiniCLIPBlackBox(BlackBox):
     """Query MiniCLIP as an API: `query(images, prompts)` -> one score per (image, prompt).
 
     images: float array or tensor in [0, 1] of shape (..., C, 28, 28) with C = 1 (grey, repeated
-    to RGB) or 3; leading dimensions are kept, so several prompted batches go in one call.
+    to RGB) or 3; leading dimensions are kept, so several prompted batches go in one call (a
+    single (C, 28, 28) image is treated as a batch of one).
     prompts: list of strings, e.g. ["a photo of the digit zero", ...]. Each image counts as one
     example on the meter.
     """
@@ -76,22 +77,28 @@ class MiniCLIPBlackBox(BlackBox):
         self._tower = load_image_tower(weights)
         self._text = shared_text_encoder()
 
-    def _prepare(self, inputs) -> torch.Tensor:
-        images = torch.as_tensor(inputs).detach().float()
+    def _prepare(self, inputs, *args) -> tuple[torch.Tensor, tuple]:
+        if len(args) != 1:
+            raise TypeError("query takes images and one list of prompts: query(images, prompts)")
+        prompts = args[0]
+        if isinstance(prompts, str) or not prompts or not all(isinstance(p, str) for p in prompts):
+            raise TypeError("prompts must be a non-empty list of strings")
+        images = torch.as_tensor(inputs).detach()
+        if not images.is_floating_point():
+            raise TypeError(f"images must be floats in [0, 1], got dtype {images.dtype}")
+        images = images.float()
         if images.ndim < 3 or tuple(images.shape[-2:]) != IMAGE_SHAPE[1:]:
             raise ValueError(f"images must have shape (..., C, 28, 28), got {tuple(images.shape)}")
         if images.shape[-3] not in (1, 3):
             raise ValueError(f"images must have 1 or 3 channels, got {images.shape[-3]}")
         if images.ndim == 3:
             images = images.unsqueeze(0)
-        return images.expand(*images.shape[:-3], 3, 28, 28)
+        return images.expand(*images.shape[:-3], 3, 28, 28), (list(prompts),)
 
     def _count(self, inputs: torch.Tensor) -> int:
         return int(inputs[..., 0, 0, 0].numel())
 
-    def _forward(self, images: torch.Tensor, prompts) -> torch.Tensor:
-        if isinstance(prompts, str) or not prompts:
-            raise TypeError("prompts must be a non-empty list of strings")
-        text = self._text.encode(list(prompts))
+    def _forward(self, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
+        text = self._text.encode(prompts)
         flat = images.reshape(-1, *IMAGE_SHAPE)
         return self._tower.logits(flat, text).reshape(*images.shape[:-3], len(prompts))

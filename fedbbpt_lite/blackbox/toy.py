@@ -81,12 +81,16 @@ class ToyBlackBox(BlackBox):
         """Number of parameters the function takes."""
         return self._function.dim
 
-    def _prepare(self, inputs) -> torch.Tensor:
+    def _prepare(self, inputs, *args) -> tuple[torch.Tensor, tuple]:
+        if args:
+            raise TypeError(
+                f"a toy black box takes only the inputs, got {len(args)} more arguments"
+            )
         W = torch.as_tensor(inputs, dtype=torch.float64).detach()
         W = W.unsqueeze(0) if W.ndim == 1 else W
         if W.ndim != 2 or W.shape[1] != self.dim:
             raise ValueError(f"inputs must have shape (m, {self.dim}), got {tuple(W.shape)}")
-        return W
+        return W, ()
 
     def _count(self, inputs: torch.Tensor) -> int:
         return int(inputs.shape[0])
