@@ -1,0 +1,178 @@
+"""The estimator dashboard driven without a browser, and the pure plot functions it wraps."""
+
+from __future__ import annotations
+
+import inspect
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import fedbbpt_lite as fbl  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _cosine(a, b) -> float:
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+# ------------------------------------------------------------------ estimator explorer
+
+
+def test_click_draws_estimates_and_bills_one_call_per_draw():
+    explorer = fbl.widgets.estimator_explorer(draws=7)
+    assert explorer.last_estimates is None
+    meter = explorer.blackbox.meter
+    for clicks in (1, 2, 3):
+        explorer.button.click()
+        assert explorer.last_estimates.shape == (7, 2)
+        assert np.all(np.isfinite(explorer.last_estimates))
+        assert meter.calls == 7 * clicks
+    assert meter.failed_calls == 0
+
+
+def test_moving_the_controls_spends_no_queries():
+    explorer = fbl.widgets.estimator_explorer()
+    for method in fbl.zo.ESTIMATORS:
+        explorer.method.value = method
+    for q in (2, 8, 32, 1):
+        explorer.q.value = q
+    for mu in (1e-3, 0.1, 1.0):
+        explorer.mu.value = mu
+    assert explorer.blackbox.meter.calls == 0
+    assert explorer.blackbox.meter.examples == 0
+    assert explorer.last_estimates is None
+    explorer.button.click()
+    before = explorer.last_estimates.copy()
+    explorer.q.value = 4
+    explorer.method.value = "cge"
+    assert explorer.blackbox.meter.calls == explorer.draws
+    np.testing.assert_array_equal(explorer.last_estimates, before)
+
+
+@pytest.mark.parametrize("method", fbl.zo.ESTIMATORS)
+def test_every_estimator_works_from_the_dashboard(method):
+    draws, q = 5, 3
+    explorer = fbl.widgets.estimator_explorer(draws=draws)
+    explorer.method.value = method
+    explorer.q.value = q
+    explorer.mu.value = 1e-3
+    explorer.button.click()
+    estimates = explorer.last_estimates
+    assert estimates.shape == (draws, 2)
+    assert np.all(np.isfinite(estimates))
+    meter = explorer.blackbox.meter
+    assert meter.calls == draws
+    points = fbl.zo.num_points(method, 2, 1 if method == "cge" else q)
+    assert meter.examples == draws * points
+    true = explorer.function.gradient(explorer.point)
+    assert _cosine(estimates.mean(0), true) > 0.5  # each method points roughly downhill
+    if method == "cge":  # deterministic and (nearly) exact
+        np.testing.assert_allclose(estimates, np.tile(true, (draws, 1)), rtol=1e-3)
+
+
+def test_many_directions_average_to_the_true_gradient():
+    explorer = fbl.widgets.estimator_explorer(seed=1)
+    explorer.method.value = "rge_gaussian"
+    explorer.q.value = 32
+    explorer.mu.value = 1e-3
+    explorer.button.click()
+    true = explorer.function.gradient(explorer.point)
+    assert _cosine(explorer.last_estimates.mean(0), true) > 0.9
+
+
+def test_same_seed_gives_the_same_estimates():
+    first, second = (fbl.widgets.estimator_explorer(seed=5, draws=4) for _ in range(2))
+    for explorer in (first, second):
+        explorer.method.value, explorer.q.value = "spsa_segmented", 2
+        explorer.button.click()
+    np.testing.assert_array_equal(first.last_estimates, second.last_estimates)
+
+
+def test_click_plots_into_a_figure():
+    explorer = fbl.widgets.estimator_explorer(draws=3)
+    explorer.button.click()
+    assert plt.get_fignums(), "clicking should draw the estimates"
+
+
+# ------------------------------------------------------------------ pure plot functions
+
+
+def _quadratic_2d():
+    return fbl.blackbox.ToyFunction("quadratic", 2)
+
+
+PLOTS = {
+    "show_images": lambda: fbl.plots.show_images(
+        torch.rand(5, 1, 28, 28), [0, 1, 2, 1, 0], ["a", "b", "c"], ncols=4, title="grey"
+    ),
+    "show_images_rgb": lambda: fbl.plots.show_images(torch.rand(3, 3, 28, 28)),
+    "plot_accuracy_bars": lambda: fbl.plots.plot_accuracy_bars(
+        {"mnist": 0.99, "fashion": 0.5}, "zero-shot", reference=0.1
+    ),
+    "plot_error_curves": lambda: fbl.plots.plot_error_curves(
+        pd.DataFrame(
+            {"method": ["a", "a", "b", "b"], "q": [1, 2, 1, 2], "relative_mse": [3, 1.5, 2, 1]}
+        ),
+        "q",
+        "relative_mse",
+        title="error",
+    ),
+    "plot_gradient_estimates": lambda: fbl.plots.plot_gradient_estimates(
+        _quadratic_2d(),
+        [0.5, -0.5],
+        _quadratic_2d().gradient(np.array([0.5, -0.5])),
+        np.array([[0.4, -5.0], [0.6, -4.0]]),
+    ),
+    "plot_curves": lambda: fbl.plots.plot_curves(
+        {"SPSA": [1.0, 0.5, 0.2], "SPSA-GC": [1.0, 0.3, 0.1]}, "step", "loss", logy=True
+    ),
+}
+
+
+def test_every_plot_function_is_covered():
+    public = {
+        name
+        for name, value in vars(fbl.plots).items()
+        if inspect.isfunction(value) and value.__module__ == fbl.plots.__name__
+        if not name.startswith("_")
+    }
+    covered = {name.removesuffix("_rgb") for name in PLOTS}
+    assert public == covered
+
+
+@pytest.mark.parametrize("name", sorted(PLOTS))
+def test_plot_functions_return_a_figure(name):
+    figure = PLOTS[name]()
+    assert isinstance(figure, Figure)
+    assert figure.axes
+    plt.close(figure)
+
+
+def test_show_images_captions_each_image_with_its_class_name():
+    figure = fbl.plots.show_images(torch.rand(3, 1, 28, 28), [2, 0, 1], ["x", "y", "z"], ncols=2)
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles[:3] == ["z", "x", "y"]
+    assert len(figure.axes) == 4  # a 2x2 grid, the spare axis left blank
+    plt.close(figure)
+
+
+def test_error_curves_draw_one_line_per_method():
+    table = pd.DataFrame(
+        {"method": ["a", "b", "c"] * 2, "mu": [0.1] * 3 + [1.0] * 3, "bias": [1, 2, 3, 4, 5, 6]}
+    )
+    figure = fbl.plots.plot_error_curves(table, "mu", "bias")
+    assert len(figure.axes[0].lines) == 3
+    plt.close(figure)
