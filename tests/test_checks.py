@@ -363,7 +363,12 @@ def _gc_forgets_to_update_m(w, g, m, a_k, beta):
 
 @pytest.mark.parametrize(
     "answer",
-    [_gc_without_look_ahead, _gc_plain_momentum, _gc_look_ahead_with_old_m, _gc_forgets_to_update_m],
+    [
+        _gc_without_look_ahead,
+        _gc_plain_momentum,
+        _gc_look_ahead_with_old_m,
+        _gc_forgets_to_update_m,
+    ],
 )
 def test_gc_update_rejects(answer, capsys):
     _assert_rejected(capsys, checks.check_gc_update, answer)

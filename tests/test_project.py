@@ -1,0 +1,336 @@
+"""Project hygiene: student copies, pinned environments, stored lesson outputs, seeding."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+import fedbbpt_lite as fbl
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+EXERCISES = NOTEBOOKS / "exercises"
+LESSONS = sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[^\s=;,]+$")
+
+
+def _load_make_exercises():
+    path = ROOT / "scripts" / "make_exercises.py"
+    spec = importlib.util.spec_from_file_location("make_exercises", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_exercises = _load_make_exercises()
+
+
+def _code_cells(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def test_there_are_lessons():
+    assert len(LESSONS) >= 3, LESSONS
+
+
+# ------------------------------------------------------------------ (a, b) student copies
+
+
+def test_student_copies_are_in_sync():
+    result = subprocess.run(
+        [sys.executable, "scripts/make_exercises.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_student_copy_matches_its_lesson_without_solutions(lesson):
+    copy = EXERCISES / lesson.name
+    assert copy.exists(), f"missing student copy {copy}"
+    original = nbformat.read(lesson, as_version=4)
+    student = nbformat.read(copy, as_version=4)
+    # (lesson 00's markdown names the markers to explain them; no code may contain them)
+    for index, cell in enumerate(_code_cells(student)):
+        assert BEGIN not in cell.source and END not in cell.source, f"code cell {index}"
+    assert len(student.cells) == len(original.cells)
+    solved = 0
+    for index, (mine, theirs) in enumerate(zip(original.cells, student.cells, strict=True)):
+        assert mine.cell_type == theirs.cell_type, f"cell {index}"
+        if mine.cell_type != "code":
+            assert mine.source == theirs.source, f"cell {index}"
+            continue
+        assert theirs.outputs == [] and theirs.execution_count is None, f"cell {index}"
+        if BEGIN in mine.source:
+            solved += 1
+            assert "raise NotImplementedError" in theirs.source, f"cell {index} has no stub"
+            compile(theirs.source, f"{copy.name}[cell {index}]", "exec")  # still valid Python
+        else:
+            assert mine.source == theirs.source, f"cell {index} changed outside a solution"
+    assert solved >= 1, f"{lesson.name} has no exercise"
+
+
+def test_every_student_copy_has_a_lesson():
+    assert sorted(p.name for p in EXERCISES.glob("*.ipynb")) == [p.name for p in LESSONS]
+
+
+# ------------------------------------------------------------------ (c) strip_solutions
+
+
+def test_strip_solutions_keeps_the_indentation():
+    source = "\n".join(
+        [
+            "def f(x):",
+            "    y = 1",
+            "    ### BEGIN SOLUTION",
+            "    if x:",
+            "        return x + y",
+            "    return y",
+            "    ### END SOLUTION",
+            "",
+            "class A:",
+            "    def g(self):",
+            "        ### BEGIN SOLUTION",
+            "        return 2",
+            "        ### END SOLUTION",
+            "print(f(1))",
+        ]
+    )
+    stub = make_exercises.STUB
+    assert make_exercises.strip_solutions(source).splitlines() == [
+        "def f(x):",
+        "    y = 1",
+        "    " + stub,
+        "",
+        "class A:",
+        "    def g(self):",
+        "        " + stub,
+        "print(f(1))",
+    ]
+    assert "NotImplementedError" in stub
+
+
+def test_strip_solutions_leaves_cells_without_markers_alone():
+    source = "import numpy as np\n\nx = np.zeros(3)\nprint(x)"
+    assert make_exercises.strip_solutions(source) == source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f():\n    ### BEGIN SOLUTION\n    return 1",
+        "def f():\n    return 1\n    ### END SOLUTION",
+        "### BEGIN SOLUTION\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION",
+        "### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n### END SOLUTION",
+    ],
+    ids=["begin-without-end", "end-without-begin", "nested-begin", "extra-end"],
+)
+def test_strip_solutions_rejects_unmatched_markers(source):
+    with pytest.raises(ValueError, match="SOLUTION"):
+        make_exercises.strip_solutions(source)
+
+
+# ------------------------------------------------------------------ (d) pinned environments
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1].strip()
+    return text
+
+
+def _without_comment(line: str) -> str:
+    if line.lstrip().startswith("#"):
+        return ""
+    return re.split(r"\s+#", line, maxsplit=1)[0].rstrip()
+
+
+def parse_environment_yml(text: str) -> tuple[list[str], list[str]]:
+    """(conda dependencies, pip dependencies) of a conda environment file, parsed by lines.
+
+    Understands the subset written by hand: a top-level `dependencies:` block sequence whose
+    items are strings, one of which may be a `- pip:` mapping holding a nested sequence.
+    """
+    conda: list[str] = []
+    pip: list[str] = []
+    in_dependencies = False
+    deps_indent = None
+    pip_indent = None
+    for raw in text.splitlines():
+        line = _without_comment(raw)
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        item = line.strip()
+        if indent == 0 and not item.startswith("- "):
+            in_dependencies = item.split(":")[0].strip() == "dependencies"
+            deps_indent = pip_indent = None
+            continue
+        if not in_dependencies or not item.startswith("-"):
+            continue
+        if pip_indent is not None and indent > pip_indent:
+            pip.append(_unquote(item[1:]))
+            continue
+        pip_indent = None
+        if deps_indent is None:
+            deps_indent = indent
+        if indent != deps_indent:
+            continue
+        entry = _unquote(item[1:])
+        if entry.replace(" ", "") == "pip:":
+            pip_indent = indent
+        else:
+            conda.append(entry)
+    return conda, pip
+
+
+def _pins(lines) -> dict[str, str]:
+    pins = {}
+    for line in lines:
+        if PIN.match(line):
+            name, version = line.split("==")
+            assert name.lower() not in pins, f"{name} pinned twice"
+            pins[name.lower()] = f"{name}=={version}"
+    return pins
+
+
+def _requirement_lines() -> list[str]:
+    text = (ROOT / "requirements.txt").read_text()
+    return [line.strip() for line in map(_without_comment, text.splitlines()) if line.strip()]
+
+
+def test_environment_parser_reads_the_expected_format():
+    text = """# conda env
+name: fedbbpt-lite
+channels:
+  - conda-forge
+dependencies:
+  - python=3.11
+  - pip  # the installer
+  - pip:
+      - numpy==2.4.6
+      - "torch==2.13.0"
+      # a comment
+      - pandas==3.1.1
+variables:
+  HF_HUB_OFFLINE: "1"
+"""
+    assert parse_environment_yml(text) == (
+        ["python=3.11", "pip"],
+        ["numpy==2.4.6", "torch==2.13.0", "pandas==3.1.1"],
+    )
+    flush_left = "dependencies:\n- python=3.11\n- pip\n- pip:\n  - numpy==2.4.6\n"
+    assert parse_environment_yml(flush_left) == (["python=3.11", "pip"], ["numpy==2.4.6"])
+
+
+def test_requirements_pin_every_line():
+    lines = _requirement_lines()
+    assert lines, "requirements.txt is empty"
+    unpinned = [line for line in lines if not PIN.match(line) and not line.startswith("-")]
+    assert not unpinned, f"requirements.txt lines that are not name==version: {unpinned}"
+
+
+def test_environment_yml_agrees_with_requirements():
+    path = ROOT / "environment.yml"
+    assert path.exists(), "environment.yml is missing: conda users need the same pins"
+    conda, pip = parse_environment_yml(path.read_text())
+    assert "python=3.11" in conda, f"conda dependencies should pin python=3.11, got {conda}"
+    assert "pip" in conda, f"conda dependencies should include pip, got {conda}"
+    assert pip, "environment.yml has no `- pip:` list"
+    required, listed = _pins(_requirement_lines()), _pins(pip)
+    missing = sorted(set(required.values()) - set(listed.values()))
+    extra = sorted(set(listed.values()) - set(required.values()))
+    assert not missing, f"pinned in requirements.txt but not in environment.yml: {missing}"
+    assert not extra, f"pinned in environment.yml but not in requirements.txt: {extra}"
+
+
+# ------------------------------------------------------------------ (e) lesson notebooks
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_lesson_has_clean_stored_outputs(lesson):
+    cells = _code_cells(nbformat.read(lesson, as_version=4))
+    assert any(cell.execution_count for cell in cells), "run the lesson: `make lessons`"
+    for index, cell in enumerate(cells):
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"code cell {index} stored an error: {errors[0].get('ename')}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_lesson_outputs_come_from_one_top_to_bottom_run(lesson):
+    counts = [cell.execution_count for cell in _code_cells(nbformat.read(lesson, as_version=4))]
+    assert counts == list(range(1, len(counts) + 1)), f"re-run the lesson in order: {counts}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_lesson_code_style(lesson):
+    cells = _code_cells(nbformat.read(lesson, as_version=4))
+    assert cells, "a lesson needs code"
+    for index, cell in enumerate(cells):
+        lines = cell.source.rstrip().splitlines()
+        assert not (lines and lines[-1].rstrip().endswith(";")), (
+            f"code cell {index} hides its output with ';' (use plt.show() or `_ =`)"
+        )
+        assert "sys.path" not in cell.source, f"code cell {index} edits sys.path"
+    sources = [cell.source for cell in cells]
+    imports = [line.strip() for source in sources for line in source.splitlines()]
+    assert "import fedbbpt_lite as fbl" in imports
+    other = [line for line in imports if re.match(r"(from|import) fedbbpt_lite\b", line)]
+    assert set(other) == {"import fedbbpt_lite as fbl"}, f"import the package one way: {other}"
+    assert "fbl.set_seed(" in sources[0], "the first code cell should call fbl.set_seed(...)"
+
+
+# ------------------------------------------------------------------ (f) environment check
+
+
+def test_environment_check_is_all_ok():
+    items = fbl.environment.check()
+    assert items and all(isinstance(what, str) for what, _ in items)
+    missing = [what for what, ok in items if not ok]
+    assert not missing, f"environment check failed for: {missing}"
+    report = fbl.environment.report().splitlines()
+    assert len(report) == len(items)
+    assert all(line.startswith("ok") for line in report)
+
+
+# ------------------------------------------------------------------ (g) seeding
+
+
+def test_set_seed_returns_a_generator():
+    assert isinstance(fbl.set_seed(0), np.random.Generator)
+
+
+def test_set_seed_makes_every_library_repeatable():
+    def draws(seed):
+        rng = fbl.set_seed(seed)
+        return (
+            rng.standard_normal(4),
+            np.random.rand(4),
+            torch.rand(4),
+            [random.random() for _ in range(4)],
+        )
+
+    first, again, other = draws(7), draws(7), draws(8)
+    for a, b, c in zip(first, again, other, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        assert not np.array_equal(np.asarray(a), np.asarray(c))
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "0", None])
+def test_set_seed_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="seed"):
+        fbl.set_seed(seed)
