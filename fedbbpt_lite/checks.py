@@ -48,6 +48,7 @@ def check_make_prompts(make_prompts) -> None:
     """make_prompts(template, class_names) -> one prompt per class, in class order."""
     got = make_prompts("a photo of a {}", ["cat", "dog"])
     _expect(list(got) == ["a photo of a cat", "a photo of a dog"], "use template.format(name)")
+    _expect(list(make_prompts("{} here", ["x"])) == ["x here"], "use template.format(name)")
     _expect(list(make_prompts("{}!", [])) == [], "no class names should give no prompts")
     _passed("make_prompts")
 
@@ -74,7 +75,12 @@ def check_query_with_retry(query_with_retry) -> None:
     """query_with_retry(blackbox, inputs, max_attempts) -> outputs, retrying TransientAPIError."""
     points = np.array([[1.0, 2.0], [0.0, 0.0]])
     flaky = ToyBlackBox(ToyFunction("quadratic", 2), fault_rate=0.5, fault_seed=3)
-    got = query_with_retry(flaky, points, 20)
+    try:
+        got = query_with_retry(flaky, points, 20)
+    except TransientAPIError:
+        raise CheckFailed(
+            "catch TransientAPIError and call blackbox.query again, up to max_attempts times"
+        ) from None
     want = ToyFunction("quadratic", 2).value(points)
     _expect(np.allclose(got, want), "return the black box's answer once a call succeeds")
     _expect(flaky.meter.failed_calls > 0, "call blackbox.query(...) itself and catch failures")

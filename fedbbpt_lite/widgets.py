@@ -35,12 +35,12 @@ class EstimatorExplorer:
 
     def estimates(self) -> np.ndarray:
         """`draws` estimates with the current settings, each one billed batched call."""
-        kwargs = {"mu": self.mu.value}
-        if self.method.value != "cge":
-            kwargs["q"] = self.q.value
+        settings = {"mu": self.mu.value, "q": self.q.value}
         return np.stack(
             [
-                zo.estimate(self.method.value, self.blackbox.query, self.point, self.rng, **kwargs)
+                zo.estimate(
+                    self.method.value, self.blackbox.query, self.point, self.rng, **settings
+                )
                 for _ in range(self.draws)
             ]
         )
@@ -50,7 +50,7 @@ class EstimatorExplorer:
         title = f"{self.method.value}: {self.blackbox.meter.calls} calls so far"
         with self.output:
             self.output.clear_output(wait=True)
-            plots.plot_gradient_estimates(
+            figure = plots.plot_gradient_estimates(
                 self.function,
                 self.point,
                 self.function.gradient(self.point),
@@ -58,6 +58,7 @@ class EstimatorExplorer:
                 title,
             )
             plt.show()
+            plt.close(figure)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -199,7 +199,7 @@ def spsa(
 _DISPATCH: dict[str, Callable[..., np.ndarray]] = {
     "rge_gaussian": lambda f, w, rng, **kw: rge(f, w, rng, directions="gaussian", **kw),
     "rge_sphere": lambda f, w, rng, **kw: rge(f, w, rng, directions="sphere", **kw),
-    "cge": lambda f, w, rng, **kw: cge(f, w, **kw),
+    "cge": lambda f, w, rng, q=None, **kw: cge(f, w, **kw),
     "spsa_rademacher": lambda f, w, rng, **kw: spsa(f, w, rng, perturbation="rademacher", **kw),
     "spsa_segmented": lambda f, w, rng, **kw: spsa(f, w, rng, perturbation="segmented", **kw),
 }
@@ -210,7 +210,7 @@ def estimate(
 ) -> np.ndarray:
     """Run the estimator named `method` (one of ESTIMATORS), so callers can pick one by name.
 
-    Extra keyword arguments (mu, q, scheme) go to that estimator; cge ignores rng. `mu` is the
+    Extra keyword arguments (mu, q, scheme) go to that estimator; cge ignores rng and q. `mu` is the
     perturbation size of every method: the spsa_* methods receive it as their `c`.
     """
     if method in ("spsa_rademacher", "spsa_segmented") and "mu" in kwargs:

@@ -141,14 +141,7 @@ def _fashion_template_hardcoded(template, class_names):
         _names_only,
         _digit_template_hardcoded,
         _template_appended,
-        pytest.param(
-            _fashion_template_hardcoded,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="checker gap: check_make_prompts only tries the template "
-                "'a photo of a {}', so an answer that hard-codes it passes",
-            ),
-        ),
+        _fashion_template_hardcoded,
     ],
 )
 def test_make_prompts_rejects_answers_ignoring_the_template(answer, capsys):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import random
 import re
 import subprocess
@@ -334,3 +336,12 @@ def test_set_seed_makes_every_library_repeatable():
 def test_set_seed_rejects_bad_seeds(seed):
     with pytest.raises(ValueError, match="seed"):
         fbl.set_seed(seed)
+
+
+def test_data_readme_lists_every_committed_checksum():
+    readme = (ROOT / "data" / "README.md").read_text()
+    manifest = json.loads((ROOT / "data" / "vision" / "manifest.json").read_text())
+    for name, info in manifest.items():
+        assert info["sha256"] in readme, f"data/README.md lacks the checksum of {name}"
+    weights = ROOT / "data" / "miniclip" / "miniclip.safetensors"
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() in readme

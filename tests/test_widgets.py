@@ -101,10 +101,21 @@ def test_same_seed_gives_the_same_estimates():
     np.testing.assert_array_equal(first.last_estimates, second.last_estimates)
 
 
-def test_click_plots_into_a_figure():
+def test_click_plots_the_new_estimates_and_closes_the_figure(monkeypatch):
+    drawn = []
+    original = fbl.plots.plot_gradient_estimates
+
+    def recording(*args, **kwargs):
+        figure = original(*args, **kwargs)
+        drawn.append((args[3], figure))
+        return figure
+
+    monkeypatch.setattr(fbl.plots, "plot_gradient_estimates", recording)
     explorer = fbl.widgets.estimator_explorer(draws=3)
     explorer.button.click()
-    assert plt.get_fignums(), "clicking should draw the estimates"
+    assert len(drawn) == 1, "one click should draw once"
+    np.testing.assert_array_equal(drawn[0][0], explorer.last_estimates)
+    assert drawn[0][1].number not in plt.get_fignums(), "the figure should be closed after showing"
 
 
 # ------------------------------------------------------------------ pure plot functions
