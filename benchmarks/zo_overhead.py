@@ -112,7 +112,6 @@ def main() -> None:
         f"batched speedup, API with {args.latency_ms:g} ms simulated latency per call: "
         f"{med['remote_unbatched'] / med['remote_batched']:.2f}x"
     )
-    print(f"examples billed: {api.meter.examples + remote.meter.examples}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .blackbox.base import TransientAPIError
+from .blackbox.meter import Budget, BudgetExceededError
 from .blackbox.toy import ToyBlackBox, ToyFunction
 from .datasets.registry import load_vision
 from .tasks.vision import accuracy
@@ -45,11 +46,12 @@ def check_class_counts(class_counts) -> None:
 
 
 def check_make_prompts(make_prompts) -> None:
-    """make_prompts(template, class_names) -> one prompt per class, in class order."""
-    got = make_prompts("a photo of a {}", ["cat", "dog"])
-    _expect(list(got) == ["a photo of a cat", "a photo of a dog"], "use template.format(name)")
-    _expect(list(make_prompts("{} here", ["x"])) == ["x here"], "use template.format(name)")
-    _expect(list(make_prompts("{}!", [])) == [], "no class names should give no prompts")
+    """make_prompts(template, class_names) -> a list with one prompt per class, in class order."""
+    got = make_prompts("a photo of a {}", ["dog", "cat"])
+    _expect(isinstance(got, list), f"return a list, not a {type(got).__name__}")
+    _expect(got == ["a photo of a dog", "a photo of a cat"], "use template.format(name), in order")
+    _expect(make_prompts("{} here", ["x"]) == ["x here"], "use template.format(name)")
+    _expect(make_prompts("{}!", []) == [], "no class names should give no prompts")
     _passed("make_prompts")
 
 
@@ -59,58 +61,95 @@ def check_make_prompts(make_prompts) -> None:
 def check_zero_shot_accuracy(zero_shot_accuracy, blackbox) -> None:
     """zero_shot_accuracy(blackbox, dataset) -> test accuracy with the manual prompts, 1 call.
 
-    The check itself spends one more query (the reference answer) on the same meter.
+    The check itself spends one more query per data set (the reference answer) on the same meter.
     """
-    data = load_vision("mnist_inverted")
-    want = accuracy(blackbox, data.x_test, data.y_test.numpy(), data.prompts)
-    calls = blackbox.meter.calls
-    got = zero_shot_accuracy(blackbox, data)
-    spent = blackbox.meter.calls - calls
-    _expect(spent == 1, f"score the whole test set in ONE query (you made {spent})")
-    _expect(abs(float(got) - want) < 1e-9, f"expected {want:.3f}: argmax over classes vs y_test")
+    for name in ("mnist_inverted", "fashion_noisy"):
+        data = load_vision(name)
+        want = accuracy(blackbox, data.x_test, data.y_test.numpy(), data.prompts)
+        calls = blackbox.meter.calls
+        got = float(zero_shot_accuracy(blackbox, data))
+        spent = blackbox.meter.calls - calls
+        _expect(spent == 1, f"score the whole test set in ONE query (you made {spent})")
+        _expect(
+            abs(got - want) < 1e-6,
+            f"{name}: expected {want:.4f}, got {got:.4f}; use dataset.prompts and compare the "
+            "argmax over classes with y_test",
+        )
     _passed("zero_shot_accuracy")
+
+
+class _CountingBlackBox:
+    """Forwards queries to a black box and counts the attempts, failed or not."""
+
+    def __init__(self, blackbox):
+        self.blackbox, self.attempts = blackbox, 0
+
+    def query(self, inputs, *args):
+        self.attempts += 1
+        return self.blackbox.query(inputs, *args)
+
+
+def _retry_outcome(query_with_retry, blackbox, max_attempts):
+    """(result or raised exception, attempts made) for one call of the student's function."""
+    counting = _CountingBlackBox(blackbox)
+    try:
+        return query_with_retry(counting, np.array([[1.0, 2.0], [0.0, 0.0]]), max_attempts), (
+            counting.attempts
+        )
+    except Exception as error:  # the checker inspects whatever the answer raised
+        return error, counting.attempts
 
 
 def check_query_with_retry(query_with_retry) -> None:
     """query_with_retry(blackbox, inputs, max_attempts) -> outputs, retrying TransientAPIError."""
-    points = np.array([[1.0, 2.0], [0.0, 0.0]])
-    flaky = ToyBlackBox(ToyFunction("quadratic", 2), fault_rate=0.5, fault_seed=3)
-    try:
-        got = query_with_retry(flaky, points, 20)
-    except TransientAPIError:
-        raise CheckFailed(
-            "catch TransientAPIError and call blackbox.query again, up to max_attempts times"
-        ) from None
-    want = ToyFunction("quadratic", 2).value(points)
-    _expect(np.allclose(got, want), "return the black box's answer once a call succeeds")
-    _expect(flaky.meter.failed_calls > 0, "call blackbox.query(...) itself and catch failures")
-    _expect(flaky.meter.calls == 1, "stop retrying after the first successful call")
-    hopeless = ToyBlackBox(ToyFunction("quadratic", 2), fault_rate=0.99, fault_seed=0)
-    try:
-        query_with_retry(hopeless, points, 3)
-    except TransientAPIError:
-        _expect(hopeless.meter.failed_calls == 3, "try exactly max_attempts times")
-    else:
-        raise CheckFailed("after max_attempts failures, re-raise the TransientAPIError")
+    quadratic = ToyFunction("quadratic", 2)
+    flaky = ToyBlackBox(quadratic, fault_rate=0.5, fault_seed=3)
+    got, attempts = _retry_outcome(query_with_retry, flaky, 20)
+    _expect(
+        not isinstance(got, Exception),
+        "catch TransientAPIError and call blackbox.query again, up to max_attempts times",
+    )
+    _expect(np.allclose(got, quadratic.value([[1.0, 2.0], [0.0, 0.0]])), "return the answer")
+    _expect(attempts == flaky.meter.failed_calls + 1, "stop retrying after the first success")
+
+    hopeless = ToyBlackBox(quadratic, fault_rate=0.99, fault_seed=0)
+    got, attempts = _retry_outcome(query_with_retry, hopeless, 3)
+    _expect(isinstance(got, Exception), "after max_attempts failures, raise the last error")
+    _expect(attempts == 3, f"try exactly max_attempts (3) times, not {attempts}")
+    _expect(isinstance(got, TransientAPIError), "re-raise the TransientAPIError itself")
+
+    spent = ToyBlackBox(quadratic, budget=Budget(max_calls=0))
+    got, attempts = _retry_outcome(query_with_retry, spent, 5)
+    _expect(
+        isinstance(got, BudgetExceededError) and attempts == 1,
+        "retry only TransientAPIError: a spent budget will not recover, so let it propagate",
+    )
     _passed("query_with_retry")
 
 
 # ---------------------------------------------------------------- lesson 02
 
 
-def _check_unbiased_one_call(estimator, name: str, rows_per_q: int) -> None:
+def _check_unbiased_one_call(estimator, name: str, perturbations=None) -> None:
+    """The estimate has the right shape, sends its 2q points in one call, is right on average,
+    and (when given) its perturbations (point - w) / c pass the `perturbations` test."""
     function = ToyFunction("quadratic", 4)
     w = np.array([1.0, -0.5, 0.25, 2.0])
-    rows = []
+    sent = []
 
     def loss_batch(W):
-        rows.append(len(W))
+        sent.append(np.array(W, dtype=np.float64))
         return function.value(W)
 
     rng = np.random.default_rng(0)
     first = np.asarray(estimator(loss_batch, w, rng, 0.01, 3))
     _expect(first.shape == w.shape, f"return one gradient entry per parameter, shape {w.shape}")
-    _expect(rows == [rows_per_q * 3], f"evaluate all {rows_per_q}*q points in ONE loss_batch call")
+    _expect(
+        [len(points) for points in sent] == [6],
+        "evaluate all 2*q points (w + mu*u and w - mu*u) in ONE loss_batch call",
+    )
+    if perturbations is not None:
+        perturbations((sent[0][:3] - w) / 0.01)
     mean = np.mean([estimator(loss_batch, w, rng, 0.01, 8) for _ in range(1500)], axis=0)
     error = np.linalg.norm(mean - function.gradient(w)) / np.linalg.norm(function.gradient(w))
     _expect(
@@ -121,19 +160,38 @@ def _check_unbiased_one_call(estimator, name: str, rows_per_q: int) -> None:
 
 def check_two_point_rge(two_point_rge) -> None:
     """two_point_rge(loss_batch, w, rng, mu, q): Gaussian directions, central differences."""
-    _check_unbiased_one_call(two_point_rge, "two_point_rge", 2)
+    _check_unbiased_one_call(two_point_rge, "two_point_rge")
+
+
+def _segmented(deltas: np.ndarray) -> None:
+    magnitudes = np.abs(deltas)
+    _expect(
+        bool(np.all((magnitudes >= 0.5 - 1e-9) & (magnitudes <= 1 + 1e-9))),
+        "every perturbation coordinate should have magnitude in [0.5, 1]",
+    )
+    _expect(
+        np.ptp(magnitudes) > 0.1, "draw the magnitudes uniformly in [0.5, 1], not all equal to 1"
+    )
+    _expect(bool((deltas > 0).any() and (deltas < 0).any()), "give each coordinate a random sign")
 
 
 def check_spsa_segmented(spsa_segmented) -> None:
     """spsa_segmented(loss_batch, w, rng, c, q): BlackVIP's perturbations, divide by Delta."""
-    _check_unbiased_one_call(spsa_segmented, "spsa_segmented", 2)
+    _check_unbiased_one_call(spsa_segmented, "spsa_segmented", _segmented)
 
 
 def check_gc_update(gc_update) -> None:
     """gc_update(w, g, m, a_k, beta) -> (w_new, m_new), SPSA-GC's corrected step."""
     w, g, m = np.array([1.0, 2.0]), np.array([0.5, -1.0]), np.array([0.1, 0.1])
-    w_new, m_new = gc_update(w, g, m, 0.1, 0.9)
+    result = gc_update(w, g, m, 0.1, 0.9)
+    _expect(len(result) == 2, "return two arrays: (w_new, m_new)")
+    w_new, m_new = (np.asarray(x) for x in result)
     want_m = 0.9 * m + g
+    want_w = w - 0.1 * (g + 0.9 * want_m)
+    if np.allclose(w_new, want_m) and np.allclose(m_new, want_w):
+        raise CheckFailed("return them in the order (w_new, m_new)")
     _expect(np.allclose(m_new, want_m), "update the correction first: m = beta * m + g")
-    _expect(np.allclose(w_new, w - 0.1 * (g + 0.9 * want_m)), "then w - a_k * (g + beta * m)")
+    if np.allclose(w_new, w - 0.1 * (g + 0.9 * m)):
+        raise CheckFailed("the step uses the UPDATED m: w - a_k * (g + beta * m_new)")
+    _expect(np.allclose(w_new, want_w), "then step: w_new = w - a_k * (g + beta * m_new)")
     _passed("gc_update")

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from .blackbox.miniclip import MiniCLIPBlackBox
 from .datasets.registry import dataset_info, dataset_names, load_vision
+from .tasks.vision import accuracy
 
 
 def _datasets(args) -> int:
     rows = []
-    blackbox = None
-    if args.zero_shot:
-        from .blackbox.miniclip import MiniCLIPBlackBox
-
-        blackbox = MiniCLIPBlackBox()
+    blackbox = MiniCLIPBlackBox() if args.zero_shot else None
     for name in dataset_names():
         info = dataset_info(name)
         row = {"name": name, **{k: info[k] for k in ("shift", "n_train", "n_test", "bytes")}}
         row.update(description=info["description"], source=info["source"])
         if blackbox is not None:
-            from .tasks.vision import accuracy
-
             data = load_vision(name)
             row["zero_shot_accuracy"] = round(
                 accuracy(blackbox, data.x_test, data.y_test.numpy(), data.prompts), 4
@@ -64,7 +59,3 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
     return args.handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,7 +6,7 @@ move. Controls are attributes, so tests drive a dashboard without a browser.
 
 from __future__ import annotations
 
-import ipywidgets as w
+import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -24,14 +24,18 @@ class EstimatorExplorer:
         self.point = np.asarray(point, dtype=np.float64)
         self.draws = draws
         self.rng = np.random.default_rng(seed)
-        self.method = w.Dropdown(options=zo.ESTIMATORS, value="rge_gaussian", description="method")
-        self.q = w.IntSlider(value=1, min=1, max=32, description="q")
-        self.mu = w.FloatLogSlider(value=1e-2, base=10, min=-4, max=0, description="mu")
-        self.button = w.Button(description="Estimate (spends queries)")
-        self.output = w.Output()
+        self.method = ipywidgets.Dropdown(
+            options=zo.ESTIMATORS, value="rge_gaussian", description="method"
+        )
+        self.q = ipywidgets.IntSlider(value=1, min=1, max=32, description="q")
+        self.mu = ipywidgets.FloatLogSlider(value=1e-2, base=10, min=-4, max=0, description="mu")
+        self.button = ipywidgets.Button(description="Estimate (spends queries)")
+        self.output = ipywidgets.Output()
         self.last_estimates: np.ndarray | None = None
         self.button.on_click(self._estimate)
-        self.box = w.VBox([w.HBox([self.method, self.q, self.mu]), self.button, self.output])
+        self.box = ipywidgets.VBox(
+            [ipywidgets.HBox([self.method, self.q, self.mu]), self.button, self.output]
+        )
 
     def estimates(self) -> np.ndarray:
         """`draws` estimates with the current settings, each one billed batched call."""

@@ -6,12 +6,12 @@ perturbed copies of the parameters, evaluated in one batched loss call per estim
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from .validation import check_choice, check_count, check_real, check_rng
 
 LossBatch = Callable[[np.ndarray], np.ndarray]
 
@@ -22,37 +22,11 @@ _SCHEMES = ("central", "forward")
 # ----------------------------------------------------------------------------- validation
 
 
-def _check_rng(rng: object) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
-
-
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_real(name: str, value: object, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        kind = "positive" if positive else "non-negative"
-        raise ValueError(f"{name} must be a finite {kind} number, got {value!r}")
-    return float(value)
-
-
-def _check_choice(name: str, value: object, options: tuple[str, ...]) -> str:
-    if value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
-    return value
-
-
 def _check_w(w: object) -> np.ndarray:
-    w = np.asarray(w, dtype=np.float64)
+    try:
+        w = np.asarray(w, dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"w must be a 1-D array of real numbers, got {type(w).__name__}") from None
     if w.ndim != 1 or w.size == 0:
         raise ValueError(f"w must be a non-empty 1-D array, got shape {w.shape}")
     if not np.all(np.isfinite(w)):
@@ -65,7 +39,7 @@ def _check_w(w: object) -> np.ndarray:
 
 def gaussian_directions(rng: np.random.Generator, q: int, d: int) -> np.ndarray:
     """Draw q directions in R^d with i.i.d. N(0, 1) entries (the Gaussian-smoothing RGE)."""
-    return _check_rng(rng).standard_normal((_check_count("q", q), _check_count("d", d)))
+    return check_rng(rng).standard_normal((check_count("q", q), check_count("d", d)))
 
 
 def sphere_directions(rng: np.random.Generator, q: int, d: int) -> np.ndarray:
@@ -76,8 +50,8 @@ def sphere_directions(rng: np.random.Generator, q: int, d: int) -> np.ndarray:
 
 def rademacher_directions(rng: np.random.Generator, q: int, d: int) -> np.ndarray:
     """Draw q perturbations in R^d with i.i.d. +-1 entries (classic SPSA)."""
-    shape = (_check_count("q", q), _check_count("d", d))
-    return _check_rng(rng).choice(np.array([-1.0, 1.0]), size=shape)
+    shape = (check_count("q", q), check_count("d", d))
+    return check_rng(rng).choice(np.array([-1.0, 1.0]), size=shape)
 
 
 def segmented_uniform_directions(rng: np.random.Generator, q: int, d: int) -> np.ndarray:
@@ -106,6 +80,8 @@ def _evaluate(loss_batch: LossBatch, points: np.ndarray) -> np.ndarray:
             f"loss_batch must return shape ({len(points)},) for {len(points)} points, "
             f"got {losses.shape}"
         )
+    if not np.all(np.isfinite(losses)):
+        raise ValueError("loss_batch returned NaN or inf; check the loss and the perturbation size")
     return losses
 
 
@@ -141,9 +117,9 @@ def rge(
     Sphere directions are scaled by d so that, like Gaussian ones, E[d * u u^T] = I.
     """
     w = _check_w(w)
-    mu = _check_real("mu", mu, positive=True)
-    sample = _DIRECTIONS[_check_choice("directions", directions, tuple(_DIRECTIONS))]
-    _check_choice("scheme", scheme, _SCHEMES)
+    mu = check_real("mu", mu, positive=True)
+    sample = _DIRECTIONS[check_choice("directions", directions, tuple(_DIRECTIONS))]
+    check_choice("scheme", scheme, _SCHEMES)
     dirs = sample(rng, q, w.size)
     if scheme == "central":
         diffs = _central_differences(loss_batch, w, dirs, mu)[0]
@@ -159,7 +135,7 @@ def cge(loss_batch: LossBatch, w: np.ndarray, *, mu: float = 1e-3) -> np.ndarray
     Deterministic and exact for quadratics, but costs 2d loss evaluations.
     """
     w = _check_w(w)
-    mu = _check_real("mu", mu, positive=True)
+    mu = check_real("mu", mu, positive=True)
     return _central_differences(loss_batch, w, np.eye(w.size), mu)[0]
 
 
@@ -173,8 +149,8 @@ def _spsa_with_losses(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SPSA estimate plus the +/- loss vectors (SPSA-GC reports their means)."""
     w = _check_w(w)
-    c = _check_real("c", c, positive=True)
-    sample = _PERTURBATIONS[_check_choice("perturbation", perturbation, tuple(_PERTURBATIONS))]
+    c = check_real("c", c, positive=True)
+    sample = _PERTURBATIONS[check_choice("perturbation", perturbation, tuple(_PERTURBATIONS))]
     deltas = sample(rng, q, w.size)
     diffs, f_plus, f_minus = _central_differences(loss_batch, w, deltas, c)
     return (diffs @ (1.0 / deltas)) / len(deltas), f_plus, f_minus
@@ -213,9 +189,14 @@ def estimate(
     Extra keyword arguments (mu, q, scheme) go to that estimator; cge ignores rng and q. `mu` is the
     perturbation size of every method: the spsa_* methods receive it as their `c`.
     """
-    if method in ("spsa_rademacher", "spsa_segmented") and "mu" in kwargs:
+    check_choice("method", method, ESTIMATORS)
+    if not method.startswith("rge_") and kwargs.pop("scheme", "central") != "central":
+        raise ValueError(f"scheme 'forward' applies only to rge_* methods, got method {method!r}")
+    if method.startswith("spsa_") and "mu" in kwargs:
+        if "c" in kwargs:
+            raise ValueError("give the perturbation size once: mu or c, not both")
         kwargs["c"] = kwargs.pop("mu")
-    return _DISPATCH[_check_choice("method", method, ESTIMATORS)](loss_batch, w, rng, **kwargs)
+    return _DISPATCH[method](loss_batch, w, rng, **kwargs)
 
 
 def num_points(method: str, d: int, q: int, scheme: str = "central") -> int:
@@ -223,9 +204,9 @@ def num_points(method: str, d: int, q: int, scheme: str = "central") -> int:
 
     `scheme` only applies to the rge_* methods; cge and spsa_* are always central.
     """
-    _check_choice("method", method, ESTIMATORS)
-    d, q = _check_count("d", d), _check_count("q", q)
-    _check_choice("scheme", scheme, _SCHEMES)
+    check_choice("method", method, ESTIMATORS)
+    d, q = check_count("d", d), check_count("q", q)
+    check_choice("scheme", scheme, _SCHEMES)
     if scheme == "forward" and not method.startswith("rge_"):
         raise ValueError(f"scheme 'forward' applies only to rge_* methods, got method {method!r}")
     if method == "cge":
@@ -254,20 +235,20 @@ class SPSAGCConfig:
     perturbation: str = "segmented"
 
     def __post_init__(self) -> None:
-        _check_real("a", self.a, positive=True)
-        _check_real("c", self.c, positive=True)
+        check_real("a", self.a, positive=True)
+        check_real("c", self.c, positive=True)
         for name in ("o", "alpha", "gamma", "beta"):
-            _check_real(name, getattr(self, name), positive=False)
+            check_real(name, getattr(self, name))
         if self.beta >= 1:
             raise ValueError(f"beta must satisfy 0 <= beta < 1, got {self.beta!r}")
-        _check_count("sp_avg", self.sp_avg)
+        check_count("sp_avg", self.sp_avg)
         if not isinstance(self.correction, bool):
             raise TypeError(f"correction must be a bool, got {self.correction!r}")
-        _check_choice("perturbation", self.perturbation, tuple(_PERTURBATIONS))
+        check_choice("perturbation", self.perturbation, tuple(_PERTURBATIONS))
 
     def gains(self, k: int) -> tuple[float, float]:
         """Step size a_k = a / (k + o)^alpha and perturbation size c_k = c / k^gamma at step k."""
-        k = _check_count("k", k)
+        k = check_count("k", k)
         return self.a / (k + self.o) ** self.alpha, self.c / k**self.gamma
 
 
@@ -311,7 +292,7 @@ def spsa_gc_step(
         "k": int(state.k),
         "a_k": float(a_k),
         "c_k": float(c_k),
-        "grad_norm": float(np.linalg.norm(g)),
+        "estimate_norm": float(np.linalg.norm(g)),
         "loss_plus_mean": float(f_plus.mean()),
         "loss_minus_mean": float(f_minus.mean()),
     }

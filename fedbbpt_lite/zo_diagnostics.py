@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 
 from . import zo
+from .validation import check_choice, check_count
+
+VARIABLES = ("mu", "q", "d")
 
 
 def estimator_error(
@@ -24,20 +27,30 @@ def estimator_error(
 ) -> dict:
     """Repeat an estimate `trials` times; report bias, variance and mean squared error.
 
-    bias = |mean estimate - true|; variance = mean |estimate - mean estimate|^2;
-    relative_mse = mean |estimate - true|^2 / |true|^2 (scale-free, for comparing methods).
+    variance = mean |estimate - mean estimate|^2. bias estimates |E[estimate] - true| with the
+    sampling noise of the mean removed (|mean - true|^2 - variance / (trials - 1), floored at
+    0); bias_noise = sqrt(variance / (trials - 1)) is the size of that noise, below which a
+    bias cannot be seen. relative_mse = mean |estimate - true|^2 / |true|^2 (scale-free).
     """
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 2:
-        raise ValueError(f"trials must be an integer >= 2, got {trials!r}")
+    trials = check_count("trials", trials, minimum=2)
     true_gradient = np.asarray(true_gradient, dtype=np.float64)
+    if true_gradient.shape != np.shape(w):
+        raise ValueError(
+            f"true_gradient must have the shape of w {np.shape(w)}, got {true_gradient.shape}"
+        )
     estimates = np.stack([zo.estimate(method, loss_batch, w, rng, **kwargs) for _ in range(trials)])
     mean = estimates.mean(0)
     mse = float(((estimates - true_gradient) ** 2).sum(1).mean())
+    variance = float(((estimates - mean) ** 2).sum(1).mean())
+    noise = variance / (trials - 1)
     return {
         "method": method,
         **kwargs,
-        "bias": float(np.linalg.norm(mean - true_gradient)),
-        "variance": float(((estimates - mean) ** 2).sum(1).mean()),
+        "bias": float(
+            np.sqrt(max(float((mean - true_gradient) @ (mean - true_gradient)) - noise, 0))
+        ),
+        "bias_noise": float(np.sqrt(noise)),
+        "variance": variance,
         "relative_mse": mse / float(true_gradient @ true_gradient),
         "points_per_estimate": zo.num_points(
             method, len(w), kwargs.get("q", 1), kwargs.get("scheme", "central")
@@ -61,6 +74,7 @@ def error_sweep(
     so `vary` may be an estimator argument (mu, q) or the dimension d (then make_problem
     uses it and it is not passed on).
     """
+    check_choice("vary", vary, VARIABLES)
     rows = []
     for method in methods:
         for value in values:

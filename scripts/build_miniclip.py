@@ -98,7 +98,7 @@ def main() -> None:
             loss.backward()
             opt.step()
             sched.step()
-        print(f"epoch {epoch + 1}: loss {loss.item():.3f} ({time.time() - start:.0f} s)")
+        print(f"epoch {epoch + 1}: last batch loss {loss.item():.3f} ({time.time() - start:.0f} s)")
     seconds = time.time() - start
 
     tower.eval()

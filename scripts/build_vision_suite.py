@@ -1,6 +1,7 @@
 """Build the committed vision suite in data/vision from its registry sources (maintainers only).
 
-Each data set = a class-balanced few-shot training pool + a class-balanced test set, as uint8
+Each data set = a few-shot training pool (100 per class; 797 images for the small digits set)
++ a class-balanced test set (100 per class), as uint8
 (N, C, 28, 28) arrays in a reproducible .npz (fixed zip timestamps, so checksums are stable).
 Pools come from images MiniCLIP never trained on (MNIST 'valid', Fashion-MNIST
 train[50000:]); test sets from the official test splits. Writes data/vision/manifest.json.
@@ -119,7 +120,7 @@ def to_uint8_nchw(x: np.ndarray) -> np.ndarray:
 
 
 def save_npz(path, arrays: dict[str, np.ndarray]) -> str:
-    """Write an uncompressed-pickle-free .npz with fixed timestamps; return its SHA-256."""
+    """Write a compressed .npz without pickles and with fixed timestamps; return its SHA-256."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for key, value in arrays.items():

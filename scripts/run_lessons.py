@@ -1,8 +1,8 @@
 """Execute the lessons headlessly in the pinned environment.
 
 --in-place   regenerate the lessons' stored outputs (then the student copies): `make lessons`
---report F   run copies under build/lessons and write a short Markdown report of what each
-             lesson computed and how long it took: `make demo`
+--report F   run the lessons without touching the files and write a short Markdown report of
+             what each lesson computed and how long it took: `make demo`
 """
 
 from __future__ import annotations

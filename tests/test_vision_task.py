@@ -96,7 +96,7 @@ def test_apply_rejects_unbatched_images():
 
 @pytest.mark.parametrize("grid", [0, -1, 29, 2.0, True, "7"])
 def test_bad_grid_raises(grid):
-    with pytest.raises(ValueError, match="grid"):
+    with pytest.raises((TypeError, ValueError), match="grid"):
         GridPrompt(grid=grid)
 
 
@@ -189,15 +189,17 @@ def test_prompt_loss_fn_is_one_call(clip, mnist):
         assert alone[0] == pytest.approx(losses[i], rel=1e-4, abs=1e-6)
 
 
-def test_prompt_loss_fn_with_scalar_label(clip, mnist):
-    x = mnist.x_test[mnist.y_test == 3][:8]
+def test_bad_labels_are_refused_before_any_query(clip, mnist):
     prompt = GridPrompt(grid=7)
-    loss_batch = prompt_loss_fn(clip, prompt, x, 3, mnist.prompts)
-    loss = loss_batch(prompt.init_params()[None])
-    expected = F.cross_entropy(
-        torch.tensor(clip.query(x, mnist.prompts)), torch.full((8,), 3)
-    ).item()
-    assert loss[0] == pytest.approx(expected, rel=1e-4)
+    x = mnist.x_test[:8]
+    calls = clip.meter.calls
+    with pytest.raises(ValueError, match="labels"):
+        prompt_loss_fn(clip, prompt, x, np.arange(7), mnist.prompts)
+    with pytest.raises(ValueError, match="labels"):
+        accuracy(clip, x, np.full(8, 10), mnist.prompts)
+    with pytest.raises(ValueError, match="prompt"):
+        accuracy(clip, x, np.zeros(8, dtype=int), mnist.prompts, w=prompt.init_params())
+    assert clip.meter.calls == calls
 
 
 def test_accuracy_without_prompt_equals_zero_prompt(clip, mnist):

@@ -207,7 +207,7 @@ def test_plain_spsa_step_is_w_minus_a_k_g(quad, w0):
     np.testing.assert_allclose(w1, w0 - a_k * g, rtol=1e-14)
     assert state1.k == 5 and state1.m is None
     assert info["k"] == 4 and info["a_k"] == a_k and info["c_k"] == c_k
-    assert info["grad_norm"] == pytest.approx(np.linalg.norm(g))
+    assert info["estimate_norm"] == pytest.approx(np.linalg.norm(g))
     assert quad.calls[0] == (6, D)  # 2 * sp_avg points, one call
 
 

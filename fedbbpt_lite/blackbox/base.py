@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 import torch
 
+from ..validation import check_real
 from .meter import Budget, Meter
 
 
@@ -44,14 +45,10 @@ class BlackBox(ABC):
     ):
         if output not in self.outputs:
             raise ValueError(f"output must be one of {self.outputs}, got {output!r}")
-        if not 0.0 <= latency_s:
-            raise ValueError(f"latency_s must be >= 0, got {latency_s}")
-        if not 0.0 <= fault_rate < 1.0:
-            raise ValueError(f"fault_rate must be in [0, 1), got {fault_rate}")
         self.output = output
         self.meter = Meter(cost_per_call, cost_per_example, budget)
-        self.latency_s = latency_s
-        self.fault_rate = fault_rate
+        self.latency_s = check_real("latency_s", latency_s)
+        self.fault_rate = check_real("fault_rate", fault_rate, below=1.0)
         self._fault_rng = np.random.default_rng(fault_seed)
 
     @abstractmethod

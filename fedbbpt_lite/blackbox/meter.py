@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..validation import check_count, check_real
+
 
 class BudgetExceededError(RuntimeError):
     """Raised before a query that would spend more than the budget allows."""
@@ -18,10 +20,11 @@ class Budget:
     max_cost: float | None = None
 
     def __post_init__(self):
-        for name in ("max_calls", "max_examples", "max_cost"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or value < 0):
-                raise ValueError(f"{name} must be None or a non-negative number, got {value!r}")
+        for name in ("max_calls", "max_examples"):
+            if getattr(self, name) is not None:
+                check_count(name, getattr(self, name), minimum=0)
+        if self.max_cost is not None:
+            check_real("max_cost", self.max_cost)
 
 
 @dataclass
@@ -38,6 +41,12 @@ class Meter:
     calls: int = 0
     examples: int = 0
     failed_calls: int = 0
+
+    def __post_init__(self):
+        check_real("cost_per_call", self.cost_per_call)
+        check_real("cost_per_example", self.cost_per_example)
+        if self.budget is not None and not isinstance(self.budget, Budget):
+            raise TypeError(f"budget must be a Budget or None, got {type(self.budget).__name__}")
 
     @property
     def cost(self) -> float:

@@ -15,11 +15,11 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, safe_open
 from torch import nn
 
+from ..paths import DATA_DIR
 from .base import BlackBox
 from .text_encoder import EMBED_DIM, shared_text_encoder
 
 IMAGE_SHAPE = (3, 28, 28)
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 WEIGHTS = DATA_DIR / "miniclip" / "miniclip.safetensors"
 
 
@@ -44,8 +44,12 @@ class ImageTower(nn.Module):
         self.log_scale = nn.Parameter(torch.tensor(2.659))  # log(1 / 0.07), as in CLIP
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Unit-norm image embeddings for images in [0, 1], shape (N, 3, 28, 28)."""
-        return F.normalize(self.project(self.features(2 * images - 1)), dim=-1)
+        """Unit-norm image embeddings for images in [0, 1], shape (N, 3, 28, 28).
+
+        Runs channels-last, which about halves the CPU time of the convolutions and poolings.
+        """
+        images = (2 * images - 1).contiguous(memory_format=torch.channels_last)
+        return F.normalize(self.project(self.features(images)), dim=-1)
 
     def logits(self, images: torch.Tensor, text_embeddings: torch.Tensor) -> torch.Tensor:
         """CLIP's scores: scale * cosine similarity, scale capped at 100."""
@@ -59,7 +63,7 @@ def load_image_tower(path: Path = WEIGHTS) -> ImageTower:
         width = json.loads(handle.metadata()["config"])["width"]
     tower = ImageTower(width)
     tower.load_state_dict(load_file(str(path)))
-    return tower.eval()
+    return tower.to(memory_format=torch.channels_last).eval()
 
 
 class MiniCLIPBlackBox(BlackBox):
@@ -69,7 +73,7 @@ class MiniCLIPBlackBox(BlackBox):
     to RGB) or 3; leading dimensions are kept, so several prompted batches go in one call (a
     single (C, 28, 28) image is treated as a batch of one).
     prompts: list of strings, e.g. ["a photo of the digit zero", ...]. Each image counts as one
-    example on the meter.
+    example on the meter, whatever the number of prompts (class prompts are not billed).
     """
 
     def __init__(self, weights: Path = WEIGHTS, **api_options):
@@ -80,20 +84,22 @@ class MiniCLIPBlackBox(BlackBox):
     def _prepare(self, inputs, *args) -> tuple[torch.Tensor, tuple]:
         if len(args) != 1:
             raise TypeError("query takes images and one list of prompts: query(images, prompts)")
-        prompts = args[0]
-        if isinstance(prompts, str) or not prompts or not all(isinstance(p, str) for p in prompts):
+        prompts = [args[0]] if isinstance(args[0], str) else list(args[0])
+        if isinstance(args[0], str) or not prompts or not all(isinstance(p, str) for p in prompts):
             raise TypeError("prompts must be a non-empty list of strings")
         images = torch.as_tensor(inputs).detach()
         if not images.is_floating_point():
             raise TypeError(f"images must be floats in [0, 1], got dtype {images.dtype}")
         images = images.float()
+        if images.numel() and (images.min() < 0 or images.max() > 1):
+            raise ValueError("images must be in [0, 1] (divide 0..255 pixels by 255)")
         if images.ndim < 3 or tuple(images.shape[-2:]) != IMAGE_SHAPE[1:]:
             raise ValueError(f"images must have shape (..., C, 28, 28), got {tuple(images.shape)}")
         if images.shape[-3] not in (1, 3):
             raise ValueError(f"images must have 1 or 3 channels, got {images.shape[-3]}")
         if images.ndim == 3:
             images = images.unsqueeze(0)
-        return images.expand(*images.shape[:-3], 3, 28, 28), (list(prompts),)
+        return images.expand(*images.shape[:-3], 3, 28, 28), (prompts,)
 
     def _count(self, inputs: torch.Tensor) -> int:
         return int(inputs[..., 0, 0, 0].numel())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import logging
-import os
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +25,6 @@ class TextEncoder:
     """Embeds strings with all-MiniLM-L6-v2; caches each string's embedding after first use."""
 
     def __init__(self, path: str | None = None):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -35,14 +33,14 @@ class TextEncoder:
         logging.getLogger("transformers").setLevel(logging.ERROR)
         path = path or minilm_path()
         self._tokenizer = AutoTokenizer.from_pretrained(path)
-        self._model = AutoModel.from_pretrained(path).eval()
+        self._model = AutoModel.from_pretrained(path, use_safetensors=True).eval()
         self._cache: dict[str, torch.Tensor] = {}
 
     @torch.no_grad()
     def encode(self, texts: list[str]) -> torch.Tensor:
         """Unit-norm embeddings, shape (len(texts), 384)."""
-        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
-            raise TypeError("texts must be a list of strings")
+        if isinstance(texts, str) or not texts or not all(isinstance(t, str) for t in texts):
+            raise TypeError("texts must be a non-empty list of strings")
         missing = sorted({t for t in texts if t not in self._cache})
         if missing:
             batch = self._tokenizer(missing, padding=True, truncation=True, return_tensors="pt")

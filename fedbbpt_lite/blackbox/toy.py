@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..validation import check_count
 from .base import BlackBox
 
 
@@ -24,8 +25,7 @@ class ToyFunction:
     def __post_init__(self):
         if self.name not in TOY_FUNCTIONS:
             raise ValueError(f"name must be one of {sorted(TOY_FUNCTIONS)}, got {self.name!r}")
-        if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim < 2:
-            raise ValueError(f"dim must be an integer >= 2, got {self.dim!r}")
+        check_count("dim", self.dim, minimum=2)
 
     @property
     def curvatures(self) -> np.ndarray:
@@ -35,6 +35,8 @@ class ToyFunction:
     def value(self, W: np.ndarray) -> np.ndarray:
         """f at each row of W (shape (m, dim)) -> (m,)."""
         W = np.atleast_2d(np.asarray(W, dtype=np.float64))
+        if W.ndim != 2 or W.shape[1] != self.dim:
+            raise ValueError(f"W must have shape (m, {self.dim}), got {W.shape}")
         if self.name == "quadratic":
             return 0.5 * (W**2 * self.curvatures).sum(-1)
         if self.name == "quartic":
@@ -46,6 +48,8 @@ class ToyFunction:
     def gradient(self, w: np.ndarray) -> np.ndarray:
         """The true gradient at one point w (shape (dim,))."""
         w = np.asarray(w, dtype=np.float64)
+        if w.shape != (self.dim,):
+            raise ValueError(f"w must have shape ({self.dim},), got {w.shape}")
         if self.name == "quadratic":
             return self.curvatures * w
         if self.name == "quartic":
@@ -61,7 +65,7 @@ class ToyFunction:
 
 TOY_FUNCTIONS = {
     "quadratic": "ill-conditioned bowl, curvatures 1..10: central differences are exact",
-    "quartic": "sum w^4/4: smoothing with radius mu biases the gradient by 3 mu^2 w",
+    "quartic": "sum w^4/4: Gaussian smoothing with radius mu biases the gradient by 3 mu^2 w",
     "rosenbrock": "the curved valley: hard for any first-order method",
     "rastrigin": "bowl plus ripples: smoothing averages the ripples away",
 }

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-VISION_DIR = Path(__file__).resolve().parents[2] / "data" / "vision"
+from ..paths import DATA_DIR
+
+VISION_DIR = DATA_DIR / "vision"
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 FASHION_NAMES = (
@@ -86,9 +88,12 @@ def load_vision(name: str) -> VisionDataset:
 
 
 def verify_checksums() -> dict[str, bool]:
-    """Whether each committed file still matches the SHA-256 in the manifest."""
+    """Whether each committed file is present and still matches the SHA-256 in the manifest."""
     return {
-        name: hashlib.sha256((VISION_DIR / f"{name}.npz").read_bytes()).hexdigest()
-        == info["sha256"]
+        name: _file_matches(VISION_DIR / f"{name}.npz", info["sha256"])
         for name, info in _manifest().items()
     }
+
+
+def _file_matches(path: Path, sha256: str) -> bool:
+    return path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == sha256

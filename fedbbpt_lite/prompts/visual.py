@@ -11,19 +11,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..validation import check_count, check_real
+
 
 class GridPrompt:
     """An input-independent additive prompt with grid*grid*channels parameters."""
 
     def __init__(self, grid: int = 7, image_size: int = 28, channels: int = 1, eps: float = 1.0):
-        for name, value in (("grid", grid), ("image_size", image_size), ("channels", channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.grid = check_count("grid", grid)
+        self.image_size = check_count("image_size", image_size)
+        self.channels = check_count("channels", channels)
+        self.eps = check_real("eps", eps, positive=True)
         if grid > image_size:
             raise ValueError(f"grid must be <= image_size ({image_size}), got {grid}")
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0, got {eps}")
-        self.grid, self.image_size, self.channels, self.eps = grid, image_size, channels, eps
 
     @property
     def num_params(self) -> int:
@@ -36,7 +36,7 @@ class GridPrompt:
 
     def pattern(self, W) -> torch.Tensor:
         """Image-sized patterns for a batch of parameter vectors: (m, P) -> (m, C, H, W)."""
-        W = torch.as_tensor(np.atleast_2d(W), dtype=torch.float32)
+        W = torch.as_tensor(np.atleast_2d(np.asarray(W, dtype=np.float64)), dtype=torch.float32)
         if W.ndim != 2 or W.shape[1] != self.num_params:
             raise ValueError(f"W must have shape (m, {self.num_params}), got {tuple(W.shape)}")
         low = W.reshape(-1, self.channels, self.grid, self.grid)
@@ -45,7 +45,14 @@ class GridPrompt:
 
     def apply(self, W, images: torch.Tensor) -> torch.Tensor:
         """Prompted copies of the images, one set per parameter vector: (m, N, C, H, W)."""
-        if images.ndim != 4:
-            raise ValueError(f"images must have shape (N, C, H, W), got {tuple(images.shape)}")
+        images = torch.as_tensor(images, dtype=torch.float32)
+        expected = (self.image_size, self.image_size)
+        if images.ndim != 4 or tuple(images.shape[-2:]) != expected:
+            raise ValueError(
+                f"images must have shape (N, C, {self.image_size}, {self.image_size}), "
+                f"got {tuple(images.shape)}"
+            )
+        if images.shape[1] != self.channels and self.channels != 1:
+            raise ValueError(f"images must have {self.channels} channels, got {images.shape[1]}")
         prompted = images.unsqueeze(0) + self.eps * self.pattern(W).unsqueeze(1)
         return prompted.clamp(0.0, 1.0)

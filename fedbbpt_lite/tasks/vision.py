@@ -12,11 +12,25 @@ import numpy as np
 import torch
 
 from ..blackbox.base import BlackBox
+from ..validation import check_choice
+
+OUTPUTS = ("logits", "probs", "label")
+
+
+def _check_labels(labels, num_images: int, num_classes: int) -> np.ndarray:
+    """Integer labels, one per image, each naming one of the class prompts."""
+    labels = np.asarray(labels)
+    if labels.shape != (num_images,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be {num_images} integers, got shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must lie in 0..{num_classes - 1} (one per class prompt)")
+    return labels
 
 
 def loss_from_outputs(outputs: np.ndarray, labels: np.ndarray, output: str) -> np.ndarray:
     """Mean loss over the last-but-one axis: cross-entropy from logits or probabilities,
     or the 0-1 error when the API reveals only the top label."""
+    check_choice("output", output, OUTPUTS)
     labels = np.asarray(labels)
     if output == "label":
         return (outputs != labels).mean(-1)
@@ -34,7 +48,7 @@ def prompt_loss_fn(
     blackbox: BlackBox, prompt, images: torch.Tensor, labels, class_prompts: list[str]
 ) -> Callable[[np.ndarray], np.ndarray]:
     """loss_batch(W) for ZO estimators: all m prompts' images go to the API in ONE call."""
-    labels = np.broadcast_to(np.asarray(labels), (len(images),))
+    labels = _check_labels(labels, len(images), len(class_prompts))
 
     def loss_batch(W: np.ndarray) -> np.ndarray:
         prompted = prompt.apply(W, images)
@@ -47,9 +61,12 @@ def prompt_loss_fn(
 def accuracy(
     blackbox: BlackBox, images: torch.Tensor, labels, class_prompts: list[str], prompt=None, w=None
 ) -> float:
-    """Top-1 accuracy through the API, with a prompt applied when one is given."""
+    """Top-1 accuracy through the API, with a prompt (and its parameters w) when given."""
+    if w is not None and prompt is None:
+        raise ValueError("w was given without a prompt: pass prompt=... too")
+    labels = _check_labels(labels, len(images), len(class_prompts))
     if prompt is not None:
         images = prompt.apply(prompt.init_params() if w is None else w, images)[0]
     outputs = blackbox.query(images, class_prompts)
     predicted = outputs if blackbox.output == "label" else outputs.argmax(-1)
-    return float((predicted == np.asarray(labels)).mean())
+    return float((predicted == labels).mean())
