@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+import torch
 
 import fedbbpt_lite as fbl
 from fedbbpt_lite import checks
@@ -365,3 +366,83 @@ def _gc_forgets_to_update_m(w, g, m, a_k, beta):
 )
 def test_gc_update_rejects(answer, capsys):
     _assert_rejected(capsys, checks.check_gc_update, answer)
+
+
+# ------------------------------------------------------------------ answers a student really wrote
+
+
+def test_zero_shot_accuracy_accepts_a_float32_torch_mean(miniclip, capsys):
+    def torch_mean(blackbox, dataset):
+        logits = torch.from_numpy(blackbox.query(dataset.x_test, dataset.prompts))
+        return (logits.argmax(1) == dataset.y_test).float().mean()
+
+    checks.check_zero_shot_accuracy(torch_mean, miniclip)
+    assert capsys.readouterr().out.startswith("Correct")
+
+
+def test_zero_shot_accuracy_rejects_a_hard_coded_template(miniclip, capsys):
+    def digit_template(blackbox, dataset):
+        prompts = [f"a photo of the digit {name}" for name in dataset.class_names]
+        logits = blackbox.query(dataset.x_test, prompts)
+        return float((logits.argmax(1) == dataset.y_test.numpy()).mean())
+
+    _assert_rejected(capsys, checks.check_zero_shot_accuracy, digit_template, miniclip)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda template, names: [template.format(n) for n in sorted(names)],
+        lambda template, names: (template.format(n) for n in names),
+    ],
+    ids=["sorted", "generator"],
+)
+def test_make_prompts_rejects_reordered_or_lazy_answers(answer, capsys):
+    _assert_rejected(capsys, checks.check_make_prompts, answer)
+
+
+def test_query_with_retry_rejects_retrying_every_exception(capsys):
+    def retries_everything(blackbox, inputs, max_attempts):
+        for attempt in range(max_attempts):
+            try:
+                return blackbox.query(inputs)
+            except Exception:
+                if attempt == max_attempts - 1:
+                    raise
+
+    _assert_rejected(capsys, checks.check_query_with_retry, retries_everything)
+
+
+def _spsa_with(perturb):
+    def estimator(loss_batch, w, rng, c, q):
+        delta = perturb(rng, q, len(w))
+        losses = loss_batch(np.vstack([w + c * delta, w - c * delta]))
+        return (((losses[:q] - losses[q:]) / (2 * c))[:, None] / delta).mean(0)
+
+    return estimator
+
+
+@pytest.mark.parametrize(
+    "perturb",
+    [
+        lambda rng, q, d: rng.choice([-1.0, 1.0], size=(q, d)),
+        lambda rng, q, d: rng.uniform(0.5, 1.0, size=(q, d)),
+    ],
+    ids=["rademacher", "positive-only"],
+)
+def test_spsa_segmented_rejects_other_perturbations(perturb, capsys):
+    _assert_rejected(capsys, checks.check_spsa_segmented, _spsa_with(perturb))
+
+
+def test_gc_update_hints_name_the_mistake():
+    def swapped(w, g, m, a_k, beta):
+        m = beta * m + g
+        return m, w - a_k * (g + beta * m)
+
+    def old_m_in_step(w, g, m, a_k, beta):
+        return w - a_k * (g + beta * m), beta * m + g
+
+    with pytest.raises(checks.CheckFailed, match="order"):
+        checks.check_gc_update(swapped)
+    with pytest.raises(checks.CheckFailed, match="UPDATED"):
+        checks.check_gc_update(old_m_in_step)
