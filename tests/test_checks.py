@@ -52,9 +52,9 @@ def solutions() -> dict:
     return _solution_namespace()
 
 
-@pytest.fixture(scope="module")
-def miniclip():
-    return fbl.blackbox.MiniCLIPBlackBox()
+@pytest.fixture
+def miniclip(clip_shared):
+    return clip_shared
 
 
 def _check(name: str):

@@ -18,17 +18,6 @@ K = 10
 
 
 @pytest.fixture(scope="module")
-def clip_shared() -> MiniCLIPBlackBox:
-    return MiniCLIPBlackBox()
-
-
-@pytest.fixture
-def clip(clip_shared) -> MiniCLIPBlackBox:
-    clip_shared.meter.reset()
-    return clip_shared
-
-
-@pytest.fixture(scope="module")
 def clip_probs(clip_shared) -> MiniCLIPBlackBox:
     return MiniCLIPBlackBox(output="probs")
 

@@ -6,21 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fedbbpt_lite.blackbox import MiniCLIPBlackBox
 from fedbbpt_lite.datasets import load_vision
 from fedbbpt_lite.prompts import GridPrompt
 from fedbbpt_lite.tasks.vision import accuracy, loss_from_outputs, prompt_loss_fn
-
-
-@pytest.fixture(scope="module")
-def clip_shared() -> MiniCLIPBlackBox:
-    return MiniCLIPBlackBox()
-
-
-@pytest.fixture
-def clip(clip_shared) -> MiniCLIPBlackBox:
-    clip_shared.meter.reset()
-    return clip_shared
 
 
 @pytest.fixture(scope="module")
