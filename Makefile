@@ -49,7 +49,6 @@ benchmark: install
 
 # Maintainers only: rebuild the committed data files from their registry sources.
 data: install
-	$(PY) -m pip install --quiet scikit-learn==1.9.1
 	$(PY) scripts/build_vision_suite.py
 
 miniclip: install
