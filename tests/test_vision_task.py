@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from fedbbpt_lite.datasets import load_vision
-from fedbbpt_lite.prompts import GridPrompt
+from fedbbpt_lite.prompts import GridPrompt, PaddingPrompt
 from fedbbpt_lite.tasks.vision import accuracy, loss_from_outputs, prompt_loss_fn
 
 
@@ -206,3 +206,19 @@ def test_accuracy_with_destructive_prompt_drops(clip, mnist):
     prompt = GridPrompt(grid=7)
     white = np.full(prompt.num_params, 5.0)  # every pixel clamps to 1: no information left
     assert accuracy(clip, x, y, mnist.prompts, prompt=prompt, w=white) <= 0.2
+
+
+def test_padding_prompt_touches_only_the_frame(mnist):
+    prompt = PaddingPrompt(pad=3)
+    assert prompt.num_params == 28 * 28 - 22 * 22
+    w = np.full(prompt.num_params, 0.5)
+    prompted = prompt.apply(w, mnist.x_test[:4])[0]
+    centre = (slice(None), slice(None), slice(3, -3), slice(3, -3))
+    assert torch.equal(prompted[centre], mnist.x_test[:4][centre])
+    assert torch.all(prompted[:, :, :3, :] >= 0.5)
+    assert torch.equal(prompt.apply(prompt.init_params(), mnist.x_test[:4])[0], mnist.x_test[:4])
+
+
+def test_padding_prompt_rejects_a_frame_that_fills_the_image():
+    with pytest.raises(ValueError, match="pad"):
+        PaddingPrompt(pad=14)

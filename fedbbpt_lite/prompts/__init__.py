@@ -1,5 +1,6 @@
-"""Prompt generators: what the clients learn."""
+"""Prompt generators: what the clients learn, each a flat parameter vector for ZO optimisers."""
 
-from .visual import GridPrompt
+from .coordinator import Coordinator
+from .visual import GridPrompt, PaddingPrompt
 
-__all__ = ["GridPrompt"]
+__all__ = ["Coordinator", "GridPrompt", "PaddingPrompt"]

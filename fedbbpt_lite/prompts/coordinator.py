@@ -1,0 +1,94 @@
+"""BlackVIP's Coordinator: an input-dependent visual prompt from a frozen encoder and a small
+learnable decoder, prompted input = clip(x + eps * decoder([encoder(x), trigger])).
+
+Only the decoder and the prompt trigger (a learnable 7x7 map stacked on the features) are
+tuned, as one flat vector so ZO optimisers can perturb it. The decoder's last layer starts
+at zero, so the untuned Coordinator reproduces zero-shot exactly. Its BatchNorm layers use
+the statistics of the batch at hand (no running averages), so a prompt depends only on the
+parameters and the images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+from ..validation import check_count, check_real
+from .encoder import FEATURE_SHAPE, load_encoder
+
+
+class Decoder(nn.Module):
+    """(features + trigger) 9x7x7 -> transposed convolutions with BatchNorm and GELU -> CxHxW."""
+
+    def __init__(self, channels: int = 1, width: int = 24):
+        super().__init__()
+        self.trigger = nn.Parameter(torch.zeros(1, 1, *FEATURE_SHAPE[1:]))
+        self.layers = nn.Sequential(
+            nn.ConvTranspose2d(FEATURE_SHAPE[0] + 1, width, 4, stride=2, padding=1),
+            nn.BatchNorm2d(width, track_running_stats=False),
+            nn.GELU(),
+            nn.ConvTranspose2d(width, width // 2, 4, stride=2, padding=1),
+            nn.BatchNorm2d(width // 2, track_running_stats=False),
+            nn.GELU(),
+            nn.Conv2d(width // 2, channels, 3, padding=1),
+        )
+        nn.init.zeros_(self.layers[-1].weight)
+        nn.init.zeros_(self.layers[-1].bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        trigger = self.trigger.expand(len(features), -1, -1, -1)
+        return self.layers(torch.cat([features, trigger], dim=1))
+
+
+class Coordinator:
+    """Input-dependent prompt generator with a flat parameter vector of num_params entries."""
+
+    def __init__(self, channels: int = 1, eps: float = 1.0, width: int = 24, seed: int = 0):
+        self.channels = check_count("channels", channels)
+        self.eps = check_real("eps", eps, positive=True)
+        self.image_size = 28
+        with torch.random.fork_rng():
+            torch.manual_seed(check_count("seed", seed, minimum=0))
+            self._decoder = Decoder(channels, check_count("width", width, minimum=2))
+        self._encoder = load_encoder()
+        self._names = [name for name, _ in self._decoder.named_parameters()]
+        self._shapes = [p.shape for _, p in self._decoder.named_parameters()]
+        self._init = torch.cat([p.detach().flatten() for p in self._decoder.parameters()])
+
+    @property
+    def num_params(self) -> int:
+        """Length of the flat parameter vector (decoder and trigger)."""
+        return int(self._init.numel())
+
+    def init_params(self) -> np.ndarray:
+        """Random decoder weights with a zero last layer: the prompt starts at exactly zero."""
+        return self._init.double().numpy().copy()
+
+    def _unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        sizes = [int(np.prod(shape)) for shape in self._shapes]
+        pieces = torch.split(flat, sizes)
+        return {n: p.reshape(s) for n, p, s in zip(self._names, pieces, self._shapes, strict=True)}
+
+    def prompts(self, W, images: torch.Tensor) -> torch.Tensor:
+        """The prompt each parameter vector draws for each image: (m, N, C, 28, 28)."""
+        W = torch.as_tensor(np.atleast_2d(np.asarray(W, dtype=np.float64)), dtype=torch.float32)
+        if W.ndim != 2 or W.shape[1] != self.num_params:
+            raise ValueError(f"W must have shape (m, {self.num_params}), got {tuple(W.shape)}")
+        with torch.no_grad():
+            features = self._encoder.encode(images)
+
+            def draw(flat):
+                return functional_call(self._decoder, self._unflatten(flat), (features,))
+
+            return vmap(draw)(W)
+
+    def apply(self, W, images) -> torch.Tensor:
+        """Prompted copies of the images, one set per parameter vector: (m, N, C, 28, 28)."""
+        images = torch.as_tensor(images, dtype=torch.float32)
+        if images.ndim != 4 or tuple(images.shape[-2:]) != (28, 28):
+            raise ValueError(f"images must have shape (N, C, 28, 28), got {tuple(images.shape)}")
+        if self.channels not in (1, images.shape[1]):
+            raise ValueError(f"images must have {self.channels} channels, got {images.shape[1]}")
+        return (images.unsqueeze(0) + self.eps * self.prompts(W, images)).clamp(0.0, 1.0)
