@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, vmap
+from torch.func import functional_call
 
 from ..validation import check_count, check_real
 from .encoder import FEATURE_SHAPE, load_encoder
@@ -78,11 +78,9 @@ class Coordinator:
             raise ValueError(f"W must have shape (m, {self.num_params}), got {tuple(W.shape)}")
         with torch.no_grad():
             features = self._encoder.encode(images)
-
-            def draw(flat):
-                return functional_call(self._decoder, self._unflatten(flat), (features,))
-
-            return vmap(draw)(W)
+            return torch.stack(
+                [functional_call(self._decoder, self._unflatten(w), (features,)) for w in W]
+            )
 
     def apply(self, W, images) -> torch.Tensor:
         """Prompted copies of the images, one set per parameter vector: (m, N, C, 28, 28)."""
