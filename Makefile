@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install demo test lint unit nbval lab lessons exercises benchmark data miniclip clean
+.PHONY: install demo test lint unit nbval lab lessons exercises benchmark data miniclip encoder clean
 
 $(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -53,6 +53,9 @@ data: install
 
 miniclip: install
 	$(PY) scripts/build_miniclip.py
+
+encoder: install
+	$(PY) scripts/build_encoder.py
 
 clean:
 	rm -rf build .pytest_cache

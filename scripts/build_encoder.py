@@ -51,7 +51,6 @@ def main() -> None:
         "script": "scripts/build_encoder.py",
         "args": vars(args),
         "train_data": "MNIST train + Fashion-MNIST train[:50000], no labels",
-        "train_seconds": round(time.time() - start),
         "mnist_test_mse": round(test_mse, 5),
     }
     ENCODER_WEIGHTS.parent.mkdir(parents=True, exist_ok=True)

@@ -343,5 +343,6 @@ def test_data_readme_lists_every_committed_checksum():
     manifest = json.loads((ROOT / "data" / "vision" / "manifest.json").read_text())
     for name, info in manifest.items():
         assert info["sha256"] in readme, f"data/README.md lacks the checksum of {name}"
-    weights = ROOT / "data" / "miniclip" / "miniclip.safetensors"
-    assert hashlib.sha256(weights.read_bytes()).hexdigest() in readme
+    for weights in ("miniclip/miniclip.safetensors", "encoder/autoencoder.safetensors"):
+        digest = hashlib.sha256((ROOT / "data" / weights).read_bytes()).hexdigest()
+        assert digest in readme, f"data/README.md lacks the checksum of {weights}"
