@@ -48,8 +48,9 @@ def main() -> None:
 
     tower = load_image_tower()
     text = shared_text_encoder().encode(data.prompts)
+    # the prompted batch as the API receives it: grey, repeated to RGB inside the model
     bare_inputs = prompt.apply(rng.normal(0, 0.1, (points, prompt.num_params)), images)
-    bare_inputs = bare_inputs.expand(-1, -1, 3, -1, -1).reshape(-1, *IMAGE_SHAPE).contiguous()
+    bare_inputs = bare_inputs.expand(-1, -1, 3, -1, -1)
 
     def zo_steps():
         w, state = prompt.init_params(), fbl.zo.SPSAGCState()
@@ -59,7 +60,7 @@ def main() -> None:
     def bare_forwards():
         with torch.no_grad():
             for _ in range(args.steps):
-                tower.logits(bare_inputs, text)
+                tower.logits(bare_inputs.reshape(-1, *IMAGE_SHAPE), text)
 
     W = rng.normal(0, 0.1, (points, prompt.num_params))
 
