@@ -97,3 +97,60 @@ def verify_checksums() -> dict[str, bool]:
 
 def _file_matches(path: Path, sha256: str) -> bool:
     return path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+
+
+def load_vision_file(path, template: str = "a photo of a {}") -> VisionDataset:
+    """A user's own data set from an .npz with x_train, y_train, x_test, y_test, class_names.
+
+    Images: uint8 (0..255) or floats in [0, 1]; (N, H, W) grey, or (N, H, W, C) / (N, C, H, W)
+    with C = 1 or 3; resized to 28x28 when another size. Labels: integers 0..K-1 for the K
+    class names. The template turns each class name into its zero-shot prompt.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"data file {str(path)!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {key: f[key] for key in f.files}
+    except (OSError, ValueError) as error:
+        message = f"data file {path.name} is not a readable .npz without pickles: {error}"
+        raise ValueError(message) from None
+    missing = [
+        k for k in ("x_train", "y_train", "x_test", "y_test", "class_names") if k not in arrays
+    ]
+    if missing:
+        raise ValueError(f"data file {path.name} lacks the arrays {missing}")
+    names = tuple(str(n) for n in np.atleast_1d(arrays["class_names"]))
+    if "{}" not in template:
+        raise ValueError(f"template must contain '{{}}' for the class name, got {template!r}")
+    split = {}
+    for part in ("train", "test"):
+        x, y = _user_images(arrays[f"x_{part}"], f"x_{part}"), np.asarray(arrays[f"y_{part}"])
+        if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"y_{part} must hold one integer label per image of x_{part}")
+        if len(y) and (y.min() < 0 or y.max() >= len(names)):
+            raise ValueError(
+                f"y_{part} labels must lie in 0..{len(names) - 1} (one per class name)"
+            )
+        split[part] = (x, torch.from_numpy(y.astype(np.int64)))
+    return VisionDataset(path.stem, *split["train"], *split["test"], names, template)
+
+
+def _user_images(x: np.ndarray, name: str) -> torch.Tensor:
+    """(N, C, 28, 28) floats in [0, 1] from a user's array, with errors naming the array."""
+    if x.ndim == 3:
+        x = x[:, None]
+    elif x.ndim == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
+        x = np.moveaxis(x, -1, 1)
+    if x.ndim != 4 or x.shape[1] not in (1, 3) or len(x) == 0:
+        raise ValueError(f"{name} must be (N, H, W), (N, H, W, C) or (N, C, H, W) with C 1 or 3")
+    if np.issubdtype(x.dtype, np.integer):
+        x = x / 255.0
+    elif not np.issubdtype(x.dtype, np.floating) or x.min() < 0 or x.max() > 1:
+        raise ValueError(f"{name} must be uint8 pixels or floats in [0, 1]")
+    images = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    if images.shape[-2:] != (28, 28):
+        images = torch.nn.functional.interpolate(
+            images, size=(28, 28), mode="bilinear", antialias=True, align_corners=False
+        ).clamp(0, 1)
+    return images

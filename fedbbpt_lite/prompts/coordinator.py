@@ -17,6 +17,7 @@ from torch.func import functional_call
 
 from ..validation import check_count, check_real
 from .encoder import FEATURE_SHAPE, load_encoder
+from .visual import parameter_rows
 
 
 class Decoder(nn.Module):
@@ -73,11 +74,10 @@ class Coordinator:
 
     def prompts(self, W, images: torch.Tensor) -> torch.Tensor:
         """The prompt each parameter vector draws for each image: (m, N, C, 28, 28)."""
-        W = torch.as_tensor(np.atleast_2d(np.asarray(W, dtype=np.float64)), dtype=torch.float32)
-        if W.ndim != 2 or W.shape[1] != self.num_params:
-            raise ValueError(f"W must have shape (m, {self.num_params}), got {tuple(W.shape)}")
+        W = parameter_rows(W, self.num_params)
         with torch.no_grad():
             features = self._encoder.encode(images)
+        with torch.set_grad_enabled(W.requires_grad):
             return torch.stack(
                 [functional_call(self._decoder, self._unflatten(w), (features,)) for w in W]
             )

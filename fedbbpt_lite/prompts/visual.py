@@ -17,6 +17,19 @@ import torch.nn.functional as F
 from ..validation import check_count, check_real
 
 
+def parameter_rows(W, num_params: int) -> torch.Tensor:
+    """Parameter vectors as an (m, num_params) float32 tensor. A torch tensor keeps its autograd
+    graph (white-box tuning backpropagates through it); anything else is converted."""
+    if isinstance(W, torch.Tensor):
+        W = W.float()
+    else:
+        W = torch.as_tensor(np.asarray(W, dtype=np.float64), dtype=torch.float32)
+    W = W.unsqueeze(0) if W.ndim == 1 else W
+    if W.ndim != 2 or W.shape[1] != num_params:
+        raise ValueError(f"W must have shape (m, {num_params}), got {tuple(W.shape)}")
+    return W
+
+
 class _AdditivePrompt(ABC):
     """Shared by the input-independent prompts: validation and clip(x + eps * pattern)."""
 
@@ -32,12 +45,6 @@ class _AdditivePrompt(ABC):
     def init_params(self) -> np.ndarray:
         """Zeros: the prompted model starts exactly at zero-shot."""
         return np.zeros(self.num_params)
-
-    def _rows(self, W) -> torch.Tensor:
-        W = torch.as_tensor(np.atleast_2d(np.asarray(W, dtype=np.float64)), dtype=torch.float32)
-        if W.ndim != 2 or W.shape[1] != self.num_params:
-            raise ValueError(f"W must have shape (m, {self.num_params}), got {tuple(W.shape)}")
-        return W
 
     @abstractmethod
     def pattern(self, W) -> torch.Tensor:
@@ -76,7 +83,7 @@ class GridPrompt(_AdditivePrompt):
 
     def pattern(self, W) -> torch.Tensor:
         """Image-sized patterns: each row of W upsampled from grid x grid to the image."""
-        W = self._rows(W)
+        W = parameter_rows(W, self.num_params)
         low = W.reshape(-1, self.channels, self.grid, self.grid)
         size = (self.image_size, self.image_size)
         return F.interpolate(low, size=size, mode="bilinear", align_corners=False)
@@ -103,7 +110,7 @@ class PaddingPrompt(_AdditivePrompt):
 
     def pattern(self, W) -> torch.Tensor:
         """The frame values of each row of W placed around a zero centre."""
-        W = self._rows(W)
+        W = parameter_rows(W, self.num_params)
         out = torch.zeros(len(W), self.channels, self.image_size, self.image_size)
         out[:, :, self._frame] = W.reshape(len(W), self.channels, -1)
         return out
