@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fedbbpt_lite.cli import main
@@ -72,3 +73,163 @@ def test_bad_arguments_exit_with_code_2(argv, capsys):
         main(argv)
     assert error.value.code == 2
     assert "usage" in capsys.readouterr().err
+
+
+# --- `run` ------------------------------------------------------------------------------
+
+TINY_RUN = ["--clients", "2", "--rounds", "2", "--local-steps", "1", "--shots", "2"]
+TINY_RUN += ["--batch-size", "8"]
+
+
+def _tiny_npz(path: Path, **overrides) -> Path:
+    """A valid two-class data set of 28x28 uint8 images (4 training images per class)."""
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (8, 28, 28), dtype=np.uint8),
+        "y_train": np.array([0, 1] * 4),
+        "x_test": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+        "y_test": np.array([0, 1] * 3),
+        "class_names": np.array(["cat", "dog"]),
+    }
+    arrays.update(overrides)
+    np.savez(path, **{key: value for key, value in arrays.items() if value is not None})
+    return path
+
+
+def _json_result(capsys) -> dict:
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) == 1, f"expected one JSON line, got:\n{out}"
+    return json.loads(out)
+
+
+def test_run_zero_shot_prints_one_json_object(capsys):
+    assert main(["run", "--method", "zero_shot", "--json"]) == 0
+    result = _json_result(capsys)
+    assert {"accuracy", "zero_shot_accuracy", "api_calls", "rounds"} <= set(result)
+    assert result["method"] == "zero_shot" and result["dataset"] == "mnist_inverted"
+    assert result["api_calls"] == 0
+    assert result["accuracy"] == result["zero_shot_accuracy"]
+    assert 0.0 <= result["accuracy"] <= 1.0
+
+
+def test_run_fedbbpt_spends_rounds_times_clients_times_local_steps(capsys):
+    argv = ["run", "--method", "fedbbpt", "--clients", "2", "--rounds", "2", "--local-steps", "2"]
+    argv += ["--shots", "2", "--batch-size", "8", "--json"]
+    assert main(argv) == 0
+    result = _json_result(capsys)
+    assert (result["rounds"], result["clients"], result["local_steps"]) == (2, 2, 2)
+    assert result["api_calls"] == 2 * 2 * 2
+    assert len(result["accuracy_per_round"]) == 3
+    assert result["accuracy_per_round"][-1] == result["accuracy"]
+
+
+def test_run_passes_every_setting_through(capsys):
+    argv = ["run", "--method", "centralized", "--dataset", "mnist", "--generator", "padding"]
+    argv += [*TINY_RUN, "--partition", "dirichlet", "--alpha", "2.0", "--seed", "3"]
+    argv += ["--step-size", "0.05", "--server-lr", "0.5", "--fraction-fit", "0.5", "--json"]
+    assert main(argv) == 0
+    result = _json_result(capsys)
+    expected = {
+        "dataset": "mnist",
+        "method": "centralized",
+        "generator": "padding",
+        "clients": 2,
+        "rounds": 2,
+        "local_steps": 1,
+        "shots": 2,
+        "batch_size": 8,
+        "partition": "dirichlet",
+        "alpha": 2.0,
+        "seed": 3,
+        "step_size": 0.05,
+        "server_learning_rate": 0.5,
+        "fraction_fit": 0.5,
+    }
+    assert {key: result[key] for key in expected} == expected
+    assert result["api_calls"] == 2 * 1 * 1, "fraction_fit 0.5 of 2 clients: 1 a round"
+
+
+def test_run_on_a_users_file(tmp_path, capsys):
+    path = _tiny_npz(tmp_path / "pets.npz")
+    argv = ["run", "--data", str(path), "--method", "zero_shot", "--template", "a {} photo"]
+    assert main([*argv, *TINY_RUN, "--json"]) == 0
+    result = _json_result(capsys)
+    assert result["dataset"] == "pets" and result["api_calls"] == 0
+    assert 0.0 <= result["accuracy"] <= 1.0
+
+
+def test_run_prints_a_readable_summary(tmp_path, capsys):
+    path = _tiny_npz(tmp_path / "pets.npz")
+    assert main(["run", "--data", str(path), "--method", "zero_shot", *TINY_RUN]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("zero_shot on pets (grid prompt, 2 clients, iid partition, seed 0)")
+    assert "zero-shot accuracy" in out and "API calls           0 (0 examples)" in out
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(out)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"y_test": None}, r"lacks the arrays \['y_test'\]"),
+        ({"y_train": np.array([0, 1, 2, 0, 1, 0, 1, 0])}, "y_train labels must lie in 0..1"),
+        ({"x_test": np.full((6, 28, 28), 2.0)}, "x_test must be uint8 pixels or floats"),
+    ],
+    ids=["missing-array", "label-range", "float-range"],
+)
+def test_run_on_a_malformed_file_exits_2_naming_the_problem(tmp_path, capsys, overrides, message):
+    path = _tiny_npz(tmp_path / "bad.npz", **overrides)
+    with pytest.raises(SystemExit) as error:
+        main(["run", "--data", str(path), "--method", "zero_shot", *TINY_RUN])
+    assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fedbbpt-lite run: error:") and message.replace("\\", "") in err
+    assert "Traceback" not in err
+
+
+def test_run_on_a_missing_file_exits_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["run", "--data", str(tmp_path / "nowhere.npz")])
+    assert error.value.code == 2
+    assert "nowhere.npz" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flag, value, name",
+    [
+        ("--clients", "0", "clients"),
+        ("--rounds", "0", "rounds"),
+        ("--local-steps", "0", "local_steps"),
+        ("--shots", "-2", "shots"),
+        ("--alpha", "0", "alpha"),
+        ("--fraction-fit", "0", "fraction_fit"),
+        ("--step-size", "-1", "step_size"),
+        ("--seed", "-1", "seed"),
+        ("--clients", "two", "--clients"),
+        ("--method", "adam", "--method"),
+        ("--generator", "pixels", "--generator"),
+        ("--dataset", "imagenet", "--dataset"),
+    ],
+)
+def test_run_with_a_bad_value_exits_2_naming_the_argument(capsys, flag, value, name):
+    with pytest.raises(SystemExit) as error:
+        main(["run", "--method", "zero_shot", flag, value])
+    assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert name in err and "Traceback" not in err
+
+
+def test_run_refuses_both_dataset_and_data(tmp_path, capsys):
+    path = _tiny_npz(tmp_path / "pets.npz")
+    with pytest.raises(SystemExit) as error:
+        main(["run", "--dataset", "mnist", "--data", str(path)])
+    assert error.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_run_with_a_template_without_a_slot_exits_2(tmp_path, capsys):
+    path = _tiny_npz(tmp_path / "pets.npz")
+    with pytest.raises(SystemExit) as error:
+        main(["run", "--data", str(path), "--template", "a photo", "--method", "zero_shot"])
+    assert error.value.code == 2
+    assert "template must contain '{}'" in capsys.readouterr().err

@@ -91,6 +91,8 @@ class MiniCLIPBlackBox(BlackBox):
         if not images.is_floating_point():
             raise TypeError(f"images must be floats in [0, 1], got dtype {images.dtype}")
         images = images.float()
+        if not torch.isfinite(images).all():
+            raise ValueError("images must be finite (they contain NaN or inf)")
         if images.numel() and (images.min() < 0 or images.max() > 1):
             raise ValueError("images must be in [0, 1] (divide 0..255 pixels by 255)")
         if images.ndim < 3 or tuple(images.shape[-2:]) != IMAGE_SHAPE[1:]:

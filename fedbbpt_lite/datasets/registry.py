@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,22 +109,23 @@ def load_vision_file(path, template: str = "a photo of a {}") -> VisionDataset:
     class names. The template turns each class name into its zero-shot prompt.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f"data file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ValueError(f"data file {str(path)!r} is not a file")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {key: f[key] for key in f.files}
-    except (OSError, ValueError) as error:
-        message = f"data file {path.name} is not a readable .npz without pickles: {error}"
-        raise ValueError(message) from None
+        template.format("x")
+    except (IndexError, KeyError, ValueError):
+        template = None
+    if template is None or "{}" not in template:
+        raise ValueError("template must contain '{}' for the class name (and no other fields)")
+    arrays = _read_npz(path)
     missing = [
         k for k in ("x_train", "y_train", "x_test", "y_test", "class_names") if k not in arrays
     ]
     if missing:
         raise ValueError(f"data file {path.name} lacks the arrays {missing}")
     names = tuple(str(n) for n in np.atleast_1d(arrays["class_names"]))
-    if "{}" not in template:
-        raise ValueError(f"template must contain '{{}}' for the class name, got {template!r}")
     split = {}
     for part in ("train", "test"):
         x, y = _user_images(arrays[f"x_{part}"], f"x_{part}"), np.asarray(arrays[f"y_{part}"])
@@ -136,6 +139,20 @@ def load_vision_file(path, template: str = "a photo of a {}") -> VisionDataset:
     return VisionDataset(path.stem, *split["train"], *split["test"], names, template)
 
 
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz, refusing pickles, with one clear error for any broken file."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if not isinstance(f, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not named arrays")
+            return {key: f[key] for key in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        message = f"data file {path.name} is not a readable .npz without pickles ({error})"
+        raise ValueError(message) from None
+    except (AttributeError, TypeError):  # np.load returned a plain array (an .npy renamed)
+        raise ValueError(f"data file {path.name} holds a single array, not named arrays") from None
+
+
 def _user_images(x: np.ndarray, name: str) -> torch.Tensor:
     """(N, C, 28, 28) floats in [0, 1] from a user's array, with errors naming the array."""
     if x.ndim == 3:
@@ -145,8 +162,14 @@ def _user_images(x: np.ndarray, name: str) -> torch.Tensor:
     if x.ndim != 4 or x.shape[1] not in (1, 3) or len(x) == 0:
         raise ValueError(f"{name} must be (N, H, W), (N, H, W, C) or (N, C, H, W) with C 1 or 3")
     if np.issubdtype(x.dtype, np.integer):
+        if x.min() < 0 or x.max() > 255:
+            raise ValueError(f"{name} holds integers outside the pixel range 0..255")
         x = x / 255.0
-    elif not np.issubdtype(x.dtype, np.floating) or x.min() < 0 or x.max() > 1:
+    elif not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"{name} must be uint8 pixels or floats in [0, 1]")
+    elif not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    elif x.min() < 0 or x.max() > 1:
         raise ValueError(f"{name} must be uint8 pixels or floats in [0, 1]")
     images = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     if images.shape[-2:] != (28, 28):

@@ -21,7 +21,7 @@ from ..blackbox.miniclip import MiniCLIPBlackBox
 from ..datasets.registry import VisionDataset, load_vision
 from ..federated import Context, FedAvg, partition, run_simulation
 from ..prompts import Coordinator, GridPrompt, PaddingPrompt
-from ..validation import check_choice, check_count, check_real
+from ..validation import check_choice, check_count, check_real, check_rng
 from .vision import accuracy
 from .vision_client import PromptClient
 from .whitebox import tune_whitebox
@@ -60,6 +60,8 @@ class VisionExperiment:
             check_count(name, getattr(self, name))
         check_real("alpha", self.alpha, positive=True)
         check_real("fraction_fit", self.fraction_fit, positive=True)
+        if self.fraction_fit > 1:
+            raise ValueError(f"fraction_fit must be in (0, 1], got {self.fraction_fit}")
         check_real("server_learning_rate", self.server_learning_rate, positive=True)
         if self.step_size is not None:
             check_real("step_size", self.step_size, positive=True)
@@ -74,6 +76,8 @@ class VisionExperiment:
 
 def few_shot_pool(data: VisionDataset, shots: int, rng: np.random.Generator):
     """`shots` training images per class drawn from the data set's pool."""
+    shots = check_count("shots", shots)
+    check_rng(rng)
     labels = data.y_train.numpy()
     picked = []
     for c in range(len(data.class_names)):
@@ -157,9 +161,14 @@ def run_vision(
         final = per_round[-1]
     else:
         groups = [np.arange(len(y))] if experiment.method == "centralized" else parts
+        share, extra = divmod(experiment.steps, len(groups))
         finals = []
         for number, idx in enumerate(groups):
-            tuner = client(Context(number), idx, experiment.steps // len(groups))
+            steps = share + (number < extra)  # the whole budget, split as evenly as it goes
+            if steps == 0:
+                finals.append(test_accuracy())
+                continue
+            tuner = client(Context(number), idx, steps)
             (w,), _, _ = tuner.fit(tuner.get_parameters({}), {"seed": int(rng.integers(2**31))})
             finals.append(test_accuracy(w))
         final = float(np.mean(finals))
