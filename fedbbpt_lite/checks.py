@@ -195,3 +195,37 @@ def check_gc_update(gc_update) -> None:
         raise CheckFailed("the step uses the UPDATED m: w - a_k * (g + beta * m_new)")
     _expect(np.allclose(w_new, want_w), "then step: w_new = w - a_k * (g + beta * m_new)")
     _passed("gc_update")
+
+
+# ---------------------------------------------------------------- lesson 03
+
+
+def check_fedavg(fedavg) -> None:
+    """fedavg(client_parameters, num_examples) -> the example-weighted average array."""
+    rng = np.random.default_rng(0)
+    params = [rng.normal(size=(2, 3)) for _ in range(3)]
+    counts = [10, 30, 60]
+    got = np.asarray(fedavg(params, counts))
+    _expect(got.shape == (2, 3), "return one array shaped like each client's parameters")
+    if np.allclose(got, np.mean(params, axis=0)):
+        raise CheckFailed("weight each client by its number of examples, not equally")
+    want = sum(n * p for n, p in zip(counts, params, strict=True)) / sum(counts)
+    _expect(np.allclose(got, want), "divide the weighted sum by the TOTAL number of examples")
+    _expect(
+        np.allclose(np.asarray(fedavg(params[:1], [7])), params[0]), "one client: its own values"
+    )
+    _passed("fedavg")
+
+
+def check_num_sampled(num_sampled) -> None:
+    """num_sampled(fraction_fit, min_fit_clients, available) -> clients trained per round."""
+    cases = [((0.1, 1, 10), 1), ((0.5, 1, 10), 5), ((0.05, 3, 10), 3), ((0.29, 1, 10), 2)]
+    cases += [((1.0, 1, 7), 7), ((0.34, 2, 9), 3)]
+    for (fraction, minimum, available), want in cases:
+        got = num_sampled(fraction, minimum, available)
+        _expect(
+            got == want,
+            f"num_sampled({fraction}, {minimum}, {available}) should be {want}, not {got}: "
+            "round the fraction DOWN, then take at least min_fit_clients",
+        )
+    _passed("num_sampled")

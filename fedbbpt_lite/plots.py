@@ -98,3 +98,22 @@ def plot_curves(curves: dict[str, list[float]], xlabel: str, ylabel: str, title=
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_partition(parts: list[np.ndarray], labels, class_names, title: str = ""):
+    """Stacked bars: how many examples of each class every client holds."""
+    labels = np.asarray(labels)
+    counts = np.array([[(labels[p] == c).sum() for c in range(len(class_names))] for p in parts])
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    bottom = np.zeros(len(parts))
+    colours = plt.get_cmap("tab10")
+    for c, name in enumerate(class_names):
+        ax.bar(range(len(parts)), counts[:, c], bottom=bottom, color=colours(c % 10), label=name)
+        bottom += counts[:, c]
+    ax.set_xlabel("client")
+    ax.set_ylabel("examples")
+    ax.set_xticks(range(len(parts)))
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import plots, zo
 from .blackbox.toy import ToyBlackBox, ToyFunction
+from .federated.partition import dirichlet, label_skew
 
 
 class EstimatorExplorer:
@@ -68,6 +69,49 @@ class EstimatorExplorer:
         from IPython.display import display
 
         display(self.box)
+
+
+class PartitionExplorer:
+    """Sliders for the Dirichlet alpha and the number of clients; each move redraws the label
+    mix of every client. It splits labels only, so it spends no queries."""
+
+    def __init__(self, labels, class_names, seed: int = 0):
+        self.labels, self.class_names, self.seed = np.asarray(labels), list(class_names), seed
+        self.alpha = ipywidgets.FloatLogSlider(
+            value=0.5, base=10, min=-2, max=2, description="alpha"
+        )
+        self.clients = ipywidgets.IntSlider(value=10, min=2, max=20, description="clients")
+        self.output = ipywidgets.Output()
+        self.last_parts: list[np.ndarray] | None = None
+        for control in (self.alpha, self.clients):
+            control.observe(self._redraw, names="value")
+        self.box = ipywidgets.VBox([ipywidgets.HBox([self.alpha, self.clients]), self.output])
+        self._redraw()
+
+    def parts(self) -> list[np.ndarray]:
+        """The Dirichlet split for the current slider values (seeded, so reproducible)."""
+        rng = np.random.default_rng(self.seed)
+        return dirichlet(self.labels, self.clients.value, self.alpha.value, rng)
+
+    def _redraw(self, _change=None) -> None:
+        self.last_parts = self.parts()
+        skew = label_skew(self.last_parts, self.labels)
+        title = f"Dirichlet alpha = {self.alpha.value:.2g}: label skew {skew:.2f}"
+        with self.output:
+            self.output.clear_output(wait=True)
+            figure = plots.plot_partition(self.last_parts, self.labels, self.class_names, title)
+            plt.show()
+            plt.close(figure)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.box)
+
+
+def partition_explorer(labels, class_names, **options) -> PartitionExplorer:
+    """Build the partition dashboard of lesson 03 (see PartitionExplorer)."""
+    return PartitionExplorer(labels, class_names, **options)
 
 
 def estimator_explorer(**options) -> EstimatorExplorer:

@@ -30,6 +30,8 @@ EXERCISES = {
     "check_two_point_rge": "two_point_rge",
     "check_spsa_segmented": "spsa_segmented",
     "check_gc_update": "gc_update",
+    "check_fedavg": "fedavg",
+    "check_num_sampled": "num_sampled",
 }
 
 
@@ -446,3 +448,28 @@ def test_gc_update_hints_name_the_mistake():
         checks.check_gc_update(swapped)
     with pytest.raises(checks.CheckFailed, match="UPDATED"):
         checks.check_gc_update(old_m_in_step)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda params, counts: np.mean(params, axis=0),
+        lambda params, counts: sum(n * p for n, p in zip(counts, params, strict=True)),
+    ],
+    ids=["unweighted", "not-normalised"],
+)
+def test_fedavg_rejects(answer, capsys):
+    _assert_rejected(capsys, checks.check_fedavg, answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda fraction, minimum, available: round(fraction * available),
+        lambda fraction, minimum, available: max(round(fraction * available), minimum),
+        lambda fraction, minimum, available: int(fraction * available),
+    ],
+    ids=["rounds-and-no-minimum", "rounds-up", "no-minimum"],
+)
+def test_num_sampled_rejects(answer, capsys):
+    _assert_rejected(capsys, checks.check_num_sampled, answer)

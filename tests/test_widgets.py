@@ -150,6 +150,9 @@ PLOTS = {
     "plot_curves": lambda: fbl.plots.plot_curves(
         {"SPSA": [1.0, 0.5, 0.2], "SPSA-GC": [1.0, 0.3, 0.1]}, "step", "loss", logy=True
     ),
+    "plot_partition": lambda: fbl.plots.plot_partition(
+        [np.array([0, 1]), np.array([2, 3])], np.array([0, 1, 1, 2]), ["a", "b", "c"], "split"
+    ),
 }
 
 
@@ -187,3 +190,17 @@ def test_error_curves_draw_one_line_per_method():
     figure = fbl.plots.plot_error_curves(table, "mu", "bias")
     assert len(figure.axes[0].lines) == 3
     plt.close(figure)
+
+
+def test_partition_explorer_follows_its_sliders_without_queries():
+    labels = np.repeat(np.arange(10), 20)
+    explorer = fbl.widgets.partition_explorer(labels, [str(c) for c in range(10)])
+    assert len(explorer.last_parts) == 10
+    explorer.clients.value = 4
+    assert len(explorer.last_parts) == 4
+    explorer.alpha.value = 100.0
+    even = fbl.federated.partition.label_skew(explorer.last_parts, labels)
+    explorer.alpha.value = 0.01
+    skewed = fbl.federated.partition.label_skew(explorer.last_parts, labels)
+    assert skewed > even
+    np.testing.assert_array_equal(np.sort(np.concatenate(explorer.last_parts)), np.arange(200))

@@ -1,5 +1,5 @@
-"""Tasks wire a prompt generator, a black box and a loss together."""
+"""Tasks wire a prompt generator, a black box and a loss together, and run experiments."""
 
-from . import vision
+from . import toy_federation, vision, vision_client, vision_experiment, whitebox
 
-__all__ = ["vision"]
+__all__ = ["toy_federation", "vision", "vision_client", "vision_experiment", "whitebox"]
