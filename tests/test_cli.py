@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_data import write_tiny_npz
 
 from fedbbpt_lite.cli import main
 from fedbbpt_lite.datasets import dataset_info, dataset_names
@@ -81,21 +82,6 @@ TINY_RUN = ["--clients", "2", "--rounds", "2", "--local-steps", "1", "--shots", 
 TINY_RUN += ["--batch-size", "8"]
 
 
-def _tiny_npz(path: Path, **overrides) -> Path:
-    """A valid two-class data set of 28x28 uint8 images (4 training images per class)."""
-    rng = np.random.default_rng(0)
-    arrays = {
-        "x_train": rng.integers(0, 256, (8, 28, 28), dtype=np.uint8),
-        "y_train": np.array([0, 1] * 4),
-        "x_test": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
-        "y_test": np.array([0, 1] * 3),
-        "class_names": np.array(["cat", "dog"]),
-    }
-    arrays.update(overrides)
-    np.savez(path, **{key: value for key, value in arrays.items() if value is not None})
-    return path
-
-
 def _json_result(capsys) -> dict:
     out = capsys.readouterr().out
     assert len(out.strip().splitlines()) == 1, f"expected one JSON line, got:\n{out}"
@@ -150,7 +136,7 @@ def test_run_passes_every_setting_through(capsys):
 
 
 def test_run_on_a_users_file(tmp_path, capsys):
-    path = _tiny_npz(tmp_path / "pets.npz")
+    path = write_tiny_npz(tmp_path / "pets.npz")
     argv = ["run", "--data", str(path), "--method", "zero_shot", "--template", "a {} photo"]
     assert main([*argv, *TINY_RUN, "--json"]) == 0
     result = _json_result(capsys)
@@ -159,7 +145,7 @@ def test_run_on_a_users_file(tmp_path, capsys):
 
 
 def test_run_prints_a_readable_summary(tmp_path, capsys):
-    path = _tiny_npz(tmp_path / "pets.npz")
+    path = write_tiny_npz(tmp_path / "pets.npz")
     assert main(["run", "--data", str(path), "--method", "zero_shot", *TINY_RUN]) == 0
     out = capsys.readouterr().out
     assert out.startswith("zero_shot on pets (grid prompt, 2 clients, iid partition, seed 0)")
@@ -178,7 +164,7 @@ def test_run_prints_a_readable_summary(tmp_path, capsys):
     ids=["missing-array", "label-range", "float-range"],
 )
 def test_run_on_a_malformed_file_exits_2_naming_the_problem(tmp_path, capsys, overrides, message):
-    path = _tiny_npz(tmp_path / "bad.npz", **overrides)
+    path = write_tiny_npz(tmp_path / "bad.npz", **overrides)
     with pytest.raises(SystemExit) as error:
         main(["run", "--data", str(path), "--method", "zero_shot", *TINY_RUN])
     assert error.value.code == 2
@@ -220,7 +206,7 @@ def test_run_with_a_bad_value_exits_2_naming_the_argument(capsys, flag, value, n
 
 
 def test_run_refuses_both_dataset_and_data(tmp_path, capsys):
-    path = _tiny_npz(tmp_path / "pets.npz")
+    path = write_tiny_npz(tmp_path / "pets.npz")
     with pytest.raises(SystemExit) as error:
         main(["run", "--dataset", "mnist", "--data", str(path)])
     assert error.value.code == 2
@@ -228,7 +214,7 @@ def test_run_refuses_both_dataset_and_data(tmp_path, capsys):
 
 
 def test_run_with_a_template_without_a_slot_exits_2(tmp_path, capsys):
-    path = _tiny_npz(tmp_path / "pets.npz")
+    path = write_tiny_npz(tmp_path / "pets.npz")
     with pytest.raises(SystemExit) as error:
         main(["run", "--data", str(path), "--template", "a photo", "--method", "zero_shot"])
     assert error.value.code == 2

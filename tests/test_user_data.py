@@ -7,31 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_data import CLASSES, tiny_arrays, write_tiny_npz
 
 from fedbbpt_lite.datasets.registry import load_vision_file
 from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, run_vision
 
-CLASSES = ["cat", "dog"]
-
-
-def arrays(**overrides) -> dict:
-    """A valid tiny data set: 8 training and 6 test images of two classes, uint8 28x28."""
-    rng = np.random.default_rng(0)
-    data = {
-        "x_train": rng.integers(0, 256, (8, 28, 28), dtype=np.uint8),
-        "y_train": np.array([0, 1] * 4),
-        "x_test": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
-        "y_test": np.array([0, 1] * 3),
-        "class_names": np.array(CLASSES),
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
-
 
 def write(tmp_path: Path, name: str = "mine", **overrides) -> Path:
-    path = tmp_path / f"{name}.npz"
-    np.savez(path, **arrays(**overrides))
-    return path
+    return write_tiny_npz(tmp_path / f"{name}.npz", **overrides)
 
 
 class _Canary:
@@ -48,7 +31,7 @@ class _Canary:
 
 
 def test_uint8_grey_images_load_as_floats_in_unit_range(tmp_path):
-    raw = arrays()
+    raw = tiny_arrays()
     data = load_vision_file(write(tmp_path))
     assert data.name == "mine"
     assert data.x_train.shape == (8, 1, 28, 28) and data.x_test.shape == (6, 1, 28, 28)
@@ -149,7 +132,7 @@ def test_a_missing_array_is_named(tmp_path, missing):
 
 def test_every_missing_array_is_listed(tmp_path):
     path = tmp_path / "half.npz"
-    np.savez(path, x_train=arrays()["x_train"], class_names=np.array(CLASSES))
+    np.savez(path, x_train=tiny_arrays()["x_train"], class_names=np.array(CLASSES))
     with pytest.raises(ValueError, match=r"\['y_train', 'x_test', 'y_test'\]"):
         load_vision_file(path)
 
