@@ -204,13 +204,21 @@ def check_fedavg(fedavg) -> None:
     """fedavg(client_parameters, num_examples) -> the example-weighted average array."""
     rng = np.random.default_rng(0)
     params = [rng.normal(size=(2, 3)) for _ in range(3)]
+    originals = [p.copy() for p in params]
     counts = [10, 30, 60]
     got = np.asarray(fedavg(params, counts))
+    _expect(
+        all(np.array_equal(p, o) for p, o in zip(params, originals, strict=True)),
+        "leave the clients' arrays unchanged: build a new array instead of adding in place",
+    )
     _expect(got.shape == (2, 3), "return one array shaped like each client's parameters")
     if np.allclose(got, np.mean(params, axis=0)):
         raise CheckFailed("weight each client by its number of examples, not equally")
     want = sum(n * p for n, p in zip(counts, params, strict=True)) / sum(counts)
-    _expect(np.allclose(got, want), "divide the weighted sum by the TOTAL number of examples")
+    _expect(
+        np.allclose(got, want),
+        "expected sum_k n_k * theta_k / sum_k n_k, with true division, over every client",
+    )
     _expect(
         np.allclose(np.asarray(fedavg(params[:1], [7])), params[0]), "one client: its own values"
     )
@@ -223,6 +231,10 @@ def check_num_sampled(num_sampled) -> None:
     cases += [((1.0, 1, 7), 7), ((0.34, 2, 9), 3)]
     for (fraction, minimum, available), want in cases:
         got = num_sampled(fraction, minimum, available)
+        _expect(
+            isinstance(got, int | np.integer) and not isinstance(got, bool),
+            f"return a whole number of clients (an int), not {type(got).__name__}",
+        )
         _expect(
             got == want,
             f"num_sampled({fraction}, {minimum}, {available}) should be {want}, not {got}: "
