@@ -56,20 +56,26 @@ def test_a_short_fed_bbpt_run_beats_zero_shot(clip, task):
     assert (table["api_calls"].dropna() == 5 * 5).all(), "5 clients x 5 local steps, one call each"
 
 
-def test_fit_spends_one_call_per_step_and_keeps_its_optimiser_state(clip, task):
+def _small_client(clip, task, context, local_steps):
+    """A grid-prompt client holding the first 20 pool images, batches of 8."""
     data, x, y = task
-    context = Context(0)
-    client = PromptClient(
+    optimiser = fbl.zo.SPSAGCConfig(a=0.1)
+    return PromptClient(
         context,
         clip,
         fbl.prompts.GridPrompt(),
         x[:20],
         y[:20],
         data.prompts,
-        fbl.zo.SPSAGCConfig(a=0.1),
-        local_steps=3,
+        optimiser,
+        local_steps=local_steps,
         batch_size=8,
     )
+
+
+def test_fit_spends_one_call_per_step_and_keeps_its_optimiser_state(clip, task):
+    context = Context(0)
+    client = _small_client(clip, task, context, local_steps=3)
     w0 = client.get_parameters({})
     calls = clip.meter.calls
     (w1,), n, metrics = client.fit(w0, {"seed": 1})
@@ -82,20 +88,9 @@ def test_fit_spends_one_call_per_step_and_keeps_its_optimiser_state(clip, task):
 
 
 def test_same_seed_same_result(clip, task):
-    data, x, y = task
     results = []
     for _ in range(2):
-        client = PromptClient(
-            Context(0),
-            clip,
-            fbl.prompts.GridPrompt(),
-            x[:20],
-            y[:20],
-            data.prompts,
-            fbl.zo.SPSAGCConfig(a=0.1),
-            local_steps=2,
-            batch_size=8,
-        )
+        client = _small_client(clip, task, Context(0), local_steps=2)
         results.append(client.fit(client.get_parameters({}), {"seed": 5})[0][0])
     np.testing.assert_array_equal(results[0], results[1])
 

@@ -33,9 +33,10 @@ def parameter_rows(W, num_params: int) -> torch.Tensor:
 class _AdditivePrompt(ABC):
     """Shared by the input-independent prompts: validation and clip(x + eps * pattern)."""
 
-    image_size: int
-    channels: int
-    eps: float
+    def __init__(self, image_size: int, channels: int, eps: float):
+        self.image_size = check_count("image_size", image_size)
+        self.channels = check_count("channels", channels)
+        self.eps = check_real("eps", eps, positive=True)
 
     @property
     @abstractmethod
@@ -69,10 +70,8 @@ class GridPrompt(_AdditivePrompt):
     """An input-independent additive prompt with grid*grid*channels parameters."""
 
     def __init__(self, grid: int = 7, image_size: int = 28, channels: int = 1, eps: float = 1.0):
+        super().__init__(image_size, channels, eps)
         self.grid = check_count("grid", grid)
-        self.image_size = check_count("image_size", image_size)
-        self.channels = check_count("channels", channels)
-        self.eps = check_real("eps", eps, positive=True)
         if grid > image_size:
             raise ValueError(f"grid must be <= image_size ({image_size}), got {grid}")
 
@@ -93,10 +92,8 @@ class PaddingPrompt(_AdditivePrompt):
     """A learnable frame `pad` pixels wide around the image; the centre is left untouched."""
 
     def __init__(self, pad: int = 3, image_size: int = 28, channels: int = 1, eps: float = 1.0):
+        super().__init__(image_size, channels, eps)
         self.pad = check_count("pad", pad)
-        self.image_size = check_count("image_size", image_size)
-        self.channels = check_count("channels", channels)
-        self.eps = check_real("eps", eps, positive=True)
         if 2 * pad >= image_size:
             raise ValueError(f"pad must be below image_size / 2 ({image_size / 2:g}), got {pad}")
         frame = torch.ones(image_size, image_size, dtype=torch.bool)

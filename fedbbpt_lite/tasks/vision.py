@@ -14,8 +14,6 @@ import torch
 from ..blackbox.base import BlackBox
 from ..validation import check_choice
 
-OUTPUTS = ("logits", "probs", "label")
-
 
 def _check_labels(labels, num_images: int, num_classes: int) -> np.ndarray:
     """Integer labels, one per image, each naming one of the class prompts."""
@@ -30,7 +28,7 @@ def _check_labels(labels, num_images: int, num_classes: int) -> np.ndarray:
 def loss_from_outputs(outputs: np.ndarray, labels: np.ndarray, output: str) -> np.ndarray:
     """Mean loss over the last-but-one axis: cross-entropy from logits or probabilities,
     or the 0-1 error when the API reveals only the top label."""
-    check_choice("output", output, OUTPUTS)
+    check_choice("output", output, BlackBox.outputs)
     labels = np.asarray(labels)
     if output == "label":
         return (outputs != labels).mean(-1)

@@ -134,10 +134,11 @@ def run_vision(
             experiment.batch_size,
         )
 
+    zero_shot = test_accuracy()
     calls, examples = blackbox.meter.calls, blackbox.meter.examples
     per_round: list[float] = []
     if experiment.method == "zero_shot":
-        final = test_accuracy()
+        final = zero_shot
     elif experiment.method == "whitebox":
         lr = WHITEBOX_LR[experiment.generator]
         steps, batch = experiment.steps, experiment.batch_size
@@ -166,7 +167,7 @@ def run_vision(
         for number, idx in enumerate(groups):
             steps = share + (number < extra)  # the whole budget, split as evenly as it goes
             if steps == 0:
-                finals.append(test_accuracy())
+                finals.append(zero_shot)
                 continue
             tuner = client(Context(number), idx, steps)
             (w,), _, _ = tuner.fit(tuner.get_parameters({}), {"seed": int(rng.integers(2**31))})
@@ -176,7 +177,7 @@ def run_vision(
         "task": "vision",
         **asdict(experiment),
         "accuracy": round(final, 4),
-        "zero_shot_accuracy": round(test_accuracy(), 4),
+        "zero_shot_accuracy": round(zero_shot, 4),
         "api_calls": blackbox.meter.calls - calls,
         "examples_sent": blackbox.meter.examples - examples,
         "accuracy_per_round": per_round,
