@@ -30,11 +30,11 @@ def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
         timeout=600,
         kernel_name="python3",
         record_timing=False,
-        store_widget_state=False,
         resources={"metadata": {"path": str(NOTEBOOKS)}},
     ).execute()
     for cell in nb.cells:  # stored lessons carry no timestamps
         cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)  # widget state: model ids that change every run
     return nb, time.perf_counter() - start
 
 
