@@ -34,8 +34,27 @@ def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
     ).execute()
     for cell in nb.cells:  # stored lessons carry no timestamps
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = merged_streams(cell.outputs)
     nb.metadata.pop("widgets", None)  # widget state: model ids that change every run
     return nb, time.perf_counter() - start
+
+
+def merged_streams(outputs: list) -> list:
+    """Join consecutive prints to the same stream, which arrive in timing-dependent chunks."""
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            output.get("output_type") == "stream"
+            and previous is not None
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            previous["text"] += output["text"]
+        else:
+            merged.append(output)
+    return merged
 
 
 def printed_lines(nb: nbformat.NotebookNode) -> list[str]:
