@@ -105,7 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--alpha", type=float, default=defaults.alpha, help="Dirichlet alpha")
     run.add_argument("--fraction-fit", type=float, default=defaults.fraction_fit)
     run.add_argument(
-        "--step-size", type=float, default=None, help="SPSA-GC a (default per generator)"
+        "--step-size",
+        type=float,
+        default=None,
+        help="SPSA-GC a, or Adam lr for whitebox (default per generator)",
     )
     run.add_argument("--server-lr", type=float, default=defaults.server_learning_rate)
     run.add_argument("--json", action="store_true", help="print one JSON object")

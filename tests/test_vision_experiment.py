@@ -330,3 +330,13 @@ def test_a_short_fedbbpt_run_beats_zero_shot(inverted, clip):
     assert result["api_calls"] == experiment.steps == 45
     assert clip.meter.calls == 45
     assert result["accuracy"] >= result["zero_shot_accuracy"] + 0.03, result
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_reports_one_accuracy_per_client(tiny_results, method):
+    per_client = tiny_results[method]["client_accuracy"]
+    assert len(per_client) == TINY.clients and all(0.0 <= a <= 1.0 for a in per_client)
+    if method != "local_only":
+        # one shared model on a class-balanced test set: equal-sized IID clients average back to
+        # its plain accuracy
+        assert np.mean(per_client) == pytest.approx(tiny_results[method]["accuracy"], abs=1e-3)

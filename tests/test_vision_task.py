@@ -8,7 +8,13 @@ import torch.nn.functional as F
 
 from fedbbpt_lite.datasets import load_vision
 from fedbbpt_lite.prompts import GridPrompt, PaddingPrompt
-from fedbbpt_lite.tasks.vision import accuracy, loss_from_outputs, prompt_loss_fn
+from fedbbpt_lite.tasks.vision import (
+    accuracy,
+    client_accuracy,
+    loss_from_outputs,
+    predict,
+    prompt_loss_fn,
+)
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +228,36 @@ def test_padding_prompt_touches_only_the_frame(mnist):
 def test_padding_prompt_rejects_a_frame_that_fills_the_image():
     with pytest.raises(ValueError, match="pad"):
         PaddingPrompt(pad=14)
+
+
+def test_predict_agrees_with_accuracy(clip, mnist):
+    x, y = mnist.x_test[:100], mnist.y_test[:100].numpy()
+    predicted = predict(clip, x, mnist.prompts)
+    assert predicted.shape == (100,) and predicted.dtype.kind == "i"
+    assert float((predicted == y).mean()) == accuracy(clip, x, y, mnist.prompts)
+
+
+def test_client_accuracy_weights_per_class_accuracy_by_the_clients_labels():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 0, 1, 0, 0, 0])  # class 0: 1.0, class 1: 0.5, class 2: 0.0
+    # by hand: a client holding three 0s and one 1 sees (3 * 1.0 + 1 * 0.5) / 4
+    assert client_accuracy(predicted, labels, [0, 0, 0, 1], 3) == pytest.approx(0.875)
+    assert client_accuracy(predicted, labels, [2], 3) == 0.0
+    # a client with the test set's own mix sees the plain accuracy
+    assert client_accuracy(predicted, labels, labels, 3) == pytest.approx(0.5)
+
+
+def test_client_accuracy_skips_classes_the_test_set_lacks():
+    labels, predicted = np.array([0, 0, 1]), np.array([0, 1, 1])
+    assert client_accuracy(predicted, labels, [1, 2, 2, 2], 3) == 1.0
+    with pytest.raises(ValueError, match="none of the client's classes"):
+        client_accuracy(predicted, labels, [2, 2], 3)
+
+
+@pytest.mark.parametrize(
+    ("client_labels", "match"),
+    [([], "client_labels is empty"), ([0, 5], "labels must lie in"), ([0.5], "labels must be")],
+)
+def test_client_accuracy_rejects_bad_client_labels(client_labels, match):
+    with pytest.raises(ValueError, match=match):
+        client_accuracy(np.array([0, 1]), np.array([0, 1]), client_labels, 3)

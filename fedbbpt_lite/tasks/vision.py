@@ -56,15 +56,39 @@ def prompt_loss_fn(
     return loss_batch
 
 
+def predict(
+    blackbox: BlackBox, images: torch.Tensor, class_prompts: list[str], prompt=None, w=None
+) -> np.ndarray:
+    """Top-1 class of each image through the API, with a prompt (and its parameters w) if given."""
+    if w is not None and prompt is None:
+        raise ValueError("w was given without a prompt: pass prompt=... too")
+    if prompt is not None:
+        images = prompt.apply(prompt.init_params() if w is None else w, images)[0]
+    outputs = blackbox.query(images, class_prompts)
+    return outputs if blackbox.output == "label" else outputs.argmax(-1)
+
+
 def accuracy(
     blackbox: BlackBox, images: torch.Tensor, labels, class_prompts: list[str], prompt=None, w=None
 ) -> float:
     """Top-1 accuracy through the API, with a prompt (and its parameters w) when given."""
-    if w is not None and prompt is None:
-        raise ValueError("w was given without a prompt: pass prompt=... too")
     labels = _check_labels(labels, len(images), len(class_prompts))
-    if prompt is not None:
-        images = prompt.apply(prompt.init_params() if w is None else w, images)[0]
-    outputs = blackbox.query(images, class_prompts)
-    predicted = outputs if blackbox.output == "label" else outputs.argmax(-1)
-    return float((predicted == labels).mean())
+    return float((predict(blackbox, images, class_prompts, prompt, w) == labels).mean())
+
+
+def client_accuracy(predicted, labels, client_labels, num_classes: int) -> float:
+    """Test accuracy re-weighted to one client's label mix: what that client would measure on
+    test data drawn like its own. Classes the client holds but the test set lacks are skipped."""
+    labels = _check_labels(labels, len(np.asarray(predicted)), num_classes)
+    if len(client_labels) == 0:
+        raise ValueError("client_labels is empty: a client with no data has no accuracy")
+    client_labels = _check_labels(client_labels, len(client_labels), num_classes)
+    correct = np.asarray(predicted) == labels
+    weights = np.bincount(client_labels, minlength=num_classes).astype(float)
+    tested = np.bincount(labels, minlength=num_classes) > 0
+    if not (weights * tested).any():
+        raise ValueError("none of the client's classes appear in labels")
+    per_class = np.array(
+        [correct[labels == c].mean() if tested[c] else 0.0 for c in range(num_classes)]
+    )
+    return float((weights * per_class).sum() / (weights * tested).sum())

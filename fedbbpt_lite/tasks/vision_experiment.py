@@ -7,6 +7,7 @@ steps, each one call of 2 x SP_AVG prompted copies of a batch_size batch.
   centralized  one tuner with all the clients' data pooled, the same number of steps
   local_only   each client tunes alone for its share of the steps; mean of their accuracies
   whitebox     Adam through MiniCLIP's weights, the same number of steps (needs the weights)
+step_size is SPSA-GC's a for the black-box methods and Adam's learning rate for whitebox.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..datasets.registry import VisionDataset, load_vision
 from ..federated import Context, FedAvg, partition, run_simulation
 from ..prompts import Coordinator, GridPrompt, PaddingPrompt
 from ..validation import check_choice, check_count, check_real, check_rng
-from .vision import accuracy
+from .vision import client_accuracy, predict
 from .vision_client import PromptClient
 from .whitebox import tune_whitebox
 
@@ -117,9 +118,17 @@ def run_vision(
     )
     generator = make_generator(experiment.generator, data.x_train.shape[1], experiment.seed)
     optimiser = zo.SPSAGCConfig(a=experiment.step_size or STEP_SIZES[experiment.generator])
+    test_labels = data.y_test.numpy()
 
-    def test_accuracy(w=None) -> float:
-        return accuracy(evaluator, data.x_test, data.y_test.numpy(), data.prompts, generator, w)
+    def test_predictions(w=None) -> np.ndarray:
+        return predict(evaluator, data.x_test, data.prompts, generator, w)
+
+    def per_client(predicted: np.ndarray, owners) -> list[float]:
+        """Each client's accuracy on test data re-weighted to its own label mix."""
+        return [
+            round(client_accuracy(p, test_labels, y[idx], len(data.prompts)), 4)
+            for p, idx in zip(predicted, owners, strict=True)
+        ]
 
     def client(context: Context, idx: np.ndarray, steps: int) -> PromptClient:
         return PromptClient(
@@ -134,22 +143,28 @@ def run_vision(
             experiment.batch_size,
         )
 
-    zero_shot = test_accuracy()
+    zero_shot_predicted = test_predictions()
     calls, examples = blackbox.meter.calls, blackbox.meter.examples
     per_round: list[float] = []
     if experiment.method == "zero_shot":
-        final = zero_shot
+        predicted = [zero_shot_predicted]
     elif experiment.method == "whitebox":
-        lr = WHITEBOX_LR[experiment.generator]
+        lr = experiment.step_size or WHITEBOX_LR[experiment.generator]
         steps, batch = experiment.steps, experiment.batch_size
-        final = test_accuracy(
-            tune_whitebox(generator, x, y, data.prompts, rng, steps=steps, batch_size=batch, lr=lr)
-        )
+        predicted = [
+            test_predictions(
+                tune_whitebox(
+                    generator, x, y, data.prompts, rng, steps=steps, batch_size=batch, lr=lr
+                )
+            )
+        ]
     elif experiment.method == "fedbbpt":
         strategy = FedAvg(
             fraction_fit=experiment.fraction_fit,
             server_learning_rate=experiment.server_learning_rate,
-            evaluate_fn=lambda _round, parameters: {"accuracy": test_accuracy(parameters[0])},
+            evaluate_fn=lambda _round, parameters: {
+                "accuracy": float((test_predictions(parameters[0]) == test_labels).mean())
+            },
         )
         history = run_simulation(
             lambda context: client(context, parts[context.client_id], experiment.local_steps),
@@ -159,26 +174,28 @@ def run_vision(
             seed=experiment.seed,
         )
         per_round = [round(a, 4) for a in history.to_dataframe("evaluations")["accuracy"]]
-        final = per_round[-1]
+        predicted = [test_predictions(history.parameters[0])]
     else:
         groups = [np.arange(len(y))] if experiment.method == "centralized" else parts
         share, extra = divmod(experiment.steps, len(groups))
-        finals = []
+        predicted = []
         for number, idx in enumerate(groups):
             steps = share + (number < extra)  # the whole budget, split as evenly as it goes
             if steps == 0:
-                finals.append(zero_shot)
+                predicted.append(zero_shot_predicted)
                 continue
             tuner = client(Context(number), idx, steps)
             (w,), _, _ = tuner.fit(tuner.get_parameters({}), {"seed": int(rng.integers(2**31))})
-            finals.append(test_accuracy(w))
-        final = float(np.mean(finals))
+            predicted.append(test_predictions(w))
+    # One model for every client, except local-only where each client keeps its own.
+    owned = predicted if experiment.method == "local_only" else predicted * len(parts)
     return {
         "task": "vision",
         **asdict(experiment),
-        "accuracy": round(final, 4),
-        "zero_shot_accuracy": round(zero_shot, 4),
+        "accuracy": round(float(np.mean([(p == test_labels).mean() for p in predicted])), 4),
+        "zero_shot_accuracy": round(float((zero_shot_predicted == test_labels).mean()), 4),
         "api_calls": blackbox.meter.calls - calls,
         "examples_sent": blackbox.meter.examples - examples,
         "accuracy_per_round": per_round,
+        "client_accuracy": per_client(owned, parts),
     }
