@@ -12,7 +12,7 @@ from .blackbox.base import TransientAPIError
 from .blackbox.meter import Budget, BudgetExceededError
 from .blackbox.toy import ToyBlackBox, ToyFunction
 from .datasets.registry import load_vision
-from .tasks.vision import accuracy
+from .tasks.vision import accuracy, client_accuracy
 
 
 class CheckFailed(AssertionError):
@@ -241,3 +241,58 @@ def check_num_sampled(num_sampled) -> None:
             "round the fraction DOWN, then take at least min_fit_clients",
         )
     _passed("num_sampled")
+
+
+# ---------------------------------------------------------------- lesson 04
+
+
+def check_client_view(client_view) -> None:
+    """client_view(predicted, labels, client_labels, num_classes) -> accuracy on its label mix."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 5)
+    predicted = np.where(rng.random(20) < 0.6, labels, (labels + 1) % 4)
+    balanced = client_view(predicted, labels, labels, 4)
+    _expect(
+        np.isclose(balanced, (predicted == labels).mean()),
+        "a client holding the test set's own label mix sees the plain accuracy",
+    )
+    one_class = client_view(predicted, labels, np.array([2, 2, 2]), 4)
+    _expect(
+        np.isclose(one_class, (predicted[labels == 2] == 2).mean()),
+        "a client holding only class 2 sees the accuracy on class 2's test images alone",
+    )
+    for _ in range(5):
+        held = rng.integers(0, 4, rng.integers(1, 30))
+        got, want = (
+            client_view(predicted, labels, held, 4),
+            client_accuracy(predicted, labels, held, 4),
+        )
+        _expect(
+            np.isclose(got, want),
+            "weight each class's test accuracy by how many examples of it the client holds",
+        )
+    _passed("client_view")
+
+
+def check_gap_recovered(gap_recovered) -> None:
+    """gap_recovered(zero_shot, tuned, upper) -> share of the zero-shot -> upper-bound gap."""
+    for args, want in [
+        ((0.25, 0.75, 0.75), 1.0),
+        ((0.25, 0.5, 0.75), 0.5),
+        ((0.3, 0.2, 0.8), -0.2),
+    ]:
+        got = gap_recovered(*args)
+        _expect(
+            np.isclose(got, want),
+            f"gap_recovered{args} should be {want}: (tuned - zero_shot) / (upper - zero_shot)",
+        )
+    hint = "with upper <= zero_shot there is no gap to recover: raise ValueError"
+    try:
+        gap_recovered(0.5, 0.6, 0.5)
+    except ValueError:
+        pass
+    except Exception as error:
+        raise CheckFailed(f"{hint}, not {type(error).__name__}") from error
+    else:
+        raise CheckFailed(hint)
+    _passed("gap_recovered")

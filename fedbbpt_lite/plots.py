@@ -117,3 +117,41 @@ def plot_partition(parts: list[np.ndarray], labels, class_names, title: str = ""
     ax.legend(fontsize=7, ncol=2, bbox_to_anchor=(1.01, 1), loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def plot_accuracy_curves(runs: dict[str, dict], references: dict[str, float] | None = None):
+    """Test accuracy after every round of federated runs (results of run_vision), against the
+    round (left) and against the API calls spent so far (right); references are flat lines."""
+    fig, (by_round, by_calls) = plt.subplots(1, 2, figsize=(9.5, 3.6), sharey=True)
+    for name, run in runs.items():
+        per_round = run["accuracy_per_round"]
+        if not per_round:
+            raise ValueError(f"run {name!r} has no accuracy_per_round (not a federated run)")
+        rounds = np.arange(len(per_round))
+        by_round.plot(rounds, per_round, marker=".", label=name)
+        by_calls.plot(rounds * run["api_calls"] / run["rounds"], per_round, marker=".", label=name)
+    for name, value in (references or {}).items():
+        for ax in (by_round, by_calls):
+            ax.axhline(value, linestyle="--", linewidth=1, color="grey")
+        by_calls.annotate(name, (1.0, value), xycoords=("axes fraction", "data"), fontsize=8)
+    by_round.set_xlabel("round")
+    by_calls.set_xlabel("API calls spent")
+    by_round.set_ylabel("test accuracy")
+    by_round.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_client_spread(client_accuracies: dict[str, list[float]], title: str = ""):
+    """One dot per client and a bar at the mean, for each named method."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for position, values in enumerate(client_accuracies.values()):
+        jitter = np.linspace(-0.15, 0.15, len(values))
+        ax.scatter(position + jitter, values, s=18, alpha=0.8)
+        ax.hlines(np.mean(values), position - 0.3, position + 0.3, color="black")
+    ax.set_xticks(range(len(client_accuracies)), list(client_accuracies))
+    ax.set_ylabel("accuracy on the client's label mix")
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -16,16 +16,27 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbval.plugin import find_comment_markers
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+
+
+class LessonClient(NotebookClient):
+    """Runs every cell except the `# NBVAL_SKIP` scale-up cells, which keep no output."""
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type == "code" and dict(find_comment_markers(cell.source)).get("skip"):
+            cell.outputs, cell.execution_count = [], None
+            return cell
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
 
 def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
     """Run one lesson top to bottom in a fresh kernel; return it with its wall time."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(
+    LessonClient(
         nb,
         timeout=600,
         kernel_name="python3",

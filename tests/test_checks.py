@@ -32,6 +32,8 @@ EXERCISES = {
     "check_gc_update": "gc_update",
     "check_fedavg": "fedavg",
     "check_num_sampled": "num_sampled",
+    "check_client_view": "client_view",
+    "check_gap_recovered": "gap_recovered",
 }
 
 
@@ -473,3 +475,33 @@ def test_fedavg_rejects(answer, capsys):
 )
 def test_num_sampled_rejects(answer, capsys):
     _assert_rejected(capsys, checks.check_num_sampled, answer)
+
+
+def _plain_accuracy(predicted, labels, client_labels, num_classes):
+    return float((np.asarray(predicted) == np.asarray(labels)).mean())
+
+
+def _classes_held_equally(predicted, labels, client_labels, num_classes):
+    held = np.unique(client_labels)
+    correct = np.asarray(predicted) == np.asarray(labels)
+    return float(np.mean([correct[labels == c].mean() for c in held]))
+
+
+@pytest.mark.parametrize(
+    "answer", [_plain_accuracy, _classes_held_equally], ids=["ignores-client", "unweighted"]
+)
+def test_client_view_rejects(answer, capsys):
+    _assert_rejected(capsys, checks.check_client_view, answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda zero_shot, tuned, upper: (tuned - zero_shot) / (upper - zero_shot),
+        lambda zero_shot, tuned, upper: tuned / upper,
+        lambda zero_shot, tuned, upper: max(0.0, (tuned - zero_shot) / max(upper - zero_shot, 1)),
+    ],
+    ids=["no-gap-unchecked", "ratio-of-accuracies", "clipped"],
+)
+def test_gap_recovered_rejects(answer, capsys):
+    _assert_rejected(capsys, checks.check_gap_recovered, answer)

@@ -15,6 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from nbval.plugin import find_comment_markers
 
 import fedbbpt_lite as fbl
 
@@ -272,10 +273,26 @@ def test_lesson_has_clean_stored_outputs(lesson):
         assert not errors, f"code cell {index} stored an error: {errors[0].get('ename')}"
 
 
+def _skipped(cell) -> bool:
+    """A `# NBVAL_SKIP` scale-up cell, by nbval's own reading of the markers."""
+    return bool(dict(find_comment_markers(cell.source)).get("skip"))
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
 def test_lesson_outputs_come_from_one_top_to_bottom_run(lesson):
-    counts = [cell.execution_count for cell in _code_cells(nbformat.read(lesson, as_version=4))]
+    cells = _code_cells(nbformat.read(lesson, as_version=4))
+    counts = [cell.execution_count for cell in cells if not _skipped(cell)]
     assert counts == list(range(1, len(counts) + 1)), f"re-run the lesson in order: {counts}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_scale_up_cells_are_not_run_and_say_how_long_they_take(lesson):
+    for cell in filter(_skipped, _code_cells(nbformat.read(lesson, as_version=4))):
+        comments = [line for line in cell.source.splitlines() if line.startswith("#")]
+        assert any(re.search(r"about \d+ (s|seconds|minutes?)\b", line) for line in comments), (
+            f"state the expected runtime in a comment of the NBVAL_SKIP cell: {comments}"
+        )
+        assert not cell.outputs and cell.execution_count is None, "scale-up cells store no output"
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)

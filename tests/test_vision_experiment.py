@@ -20,7 +20,7 @@ from fedbbpt_lite.tasks.vision_experiment import (
     make_generator,
     run_vision,
 )
-from fedbbpt_lite.tasks.whitebox import tune_whitebox
+from fedbbpt_lite.tasks.whitebox import true_gradient, tune_whitebox
 
 RESULT_KEYS = {
     "task",
@@ -340,3 +340,17 @@ def test_every_method_reports_one_accuracy_per_client(tiny_results, method):
         # one shared model on a class-balanced test set: equal-sized IID clients average back to
         # its plain accuracy
         assert np.mean(per_client) == pytest.approx(tiny_results[method]["accuracy"], abs=1e-3)
+
+
+def test_true_gradient_matches_finite_differences_of_the_api_loss(inverted, clip):
+    x, y = few_shot_pool(inverted, 2, np.random.default_rng(0))
+    prompt = GridPrompt(channels=1)
+    w = np.random.default_rng(1).normal(0, 0.3, prompt.num_params)
+    gradient = true_gradient(prompt, w, x, y, inverted.prompts)
+    assert gradient.shape == w.shape and gradient.dtype == np.float64
+    loss_batch = prompt_loss_fn(clip, prompt, x, y, inverted.prompts)
+    for i in np.argsort(-np.abs(gradient))[:3]:
+        step = np.zeros_like(w)
+        step[i] = 1e-2
+        plus, minus = loss_batch(np.stack([w + step, w - step]))
+        assert (plus - minus) / 2e-2 == pytest.approx(gradient[i], rel=0.05, abs=1e-3)

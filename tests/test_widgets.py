@@ -153,7 +153,14 @@ PLOTS = {
     "plot_partition": lambda: fbl.plots.plot_partition(
         [np.array([0, 1]), np.array([2, 3])], np.array([0, 1, 1, 2]), ["a", "b", "c"], "split"
     ),
+    "plot_accuracy_curves": lambda: fbl.plots.plot_accuracy_curves(
+        {"fed": _RUN}, references={"zero-shot": 0.2}
+    ),
+    "plot_client_spread": lambda: fbl.plots.plot_client_spread(
+        {"fed": [0.7, 0.8, 0.6], "local": [0.9, 0.5, 0.7]}, "spread"
+    ),
 }
+_RUN = {"accuracy_per_round": [0.2, 0.5, 0.6], "api_calls": 100, "rounds": 2}
 
 
 def test_every_plot_function_is_covered():
@@ -181,6 +188,20 @@ def test_show_images_captions_each_image_with_its_class_name():
     assert titles[:3] == ["z", "x", "y"]
     assert len(figure.axes) == 4  # a 2x2 grid, the spare axis left blank
     plt.close(figure)
+
+
+def test_accuracy_curves_put_each_round_at_the_calls_spent_so_far():
+    figure = fbl.plots.plot_accuracy_curves({"fed": _RUN})
+    by_round, by_calls = figure.axes
+    assert list(by_round.lines[0].get_xdata()) == [0, 1, 2]
+    assert list(by_calls.lines[0].get_xdata()) == [0, 50, 100]
+    assert list(by_calls.lines[0].get_ydata()) == [0.2, 0.5, 0.6]
+    plt.close(figure)
+
+
+def test_accuracy_curves_refuse_a_run_without_rounds():
+    with pytest.raises(ValueError, match="'central'"):
+        fbl.plots.plot_accuracy_curves({"central": {**_RUN, "accuracy_per_round": []}})
 
 
 def test_error_curves_draw_one_line_per_method():
