@@ -3,9 +3,11 @@
 First each tuned (method, partition) picks its step size on a validation split of the pool
 (fedbbpt_lite.tasks.step_size, first seed only); then every seed runs at that step size.
 Each result is appended to a JSON-lines file as soon as it finishes and results already there
-are skipped, so an interrupted run resumes; each row records its own seconds.
-Usage: python scripts/vision_table.py [--out build/vision_table.jsonl] [--seeds 0 1 2]
-       [--generator grid] [--datasets ...] [--runs fedbbpt:iid whitebox:iid ...]
+are skipped, so an interrupted run resumes; each row records its own seconds. The committed
+results (benchmarks/results/) make a rerun print the README's table at once; point --out at a
+new file to measure from scratch.
+Usage: python scripts/vision_table.py [--generator grid] [--out FILE.jsonl] [--seeds 0 1 2]
+       [--datasets ...] [--runs fedbbpt:iid whitebox:iid ...]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from fedbbpt_lite.datasets.registry import dataset_info, dataset_names, load_vis
 from fedbbpt_lite.tasks.step_size import select_step_size
 from fedbbpt_lite.tasks.vision_experiment import GENERATORS, VisionExperiment, run_vision
 
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 # (method, partition): the federated and local-only runs under IID and Dirichlet(0.5) splits.
 RUNS = [
     ("zero_shot", "iid"),
@@ -42,7 +45,9 @@ def key(row: dict) -> tuple:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("build/vision_table.jsonl"))
+    parser.add_argument(
+        "--out", type=Path, help="default: benchmarks/results/vision_GENERATOR.jsonl"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--generator", default="grid", choices=GENERATORS)
     shifted = [n for n in dataset_names() if dataset_info(n)["shift"] != "none"]
@@ -51,6 +56,7 @@ def main() -> None:
     parser.add_argument("--runs", nargs="+", default=everything, choices=everything)
     args = parser.parse_args()
     runs = [tuple(r.split(":")) for r in args.runs]
+    args.out = args.out or RESULTS / f"vision_{args.generator}.jsonl"
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {}
