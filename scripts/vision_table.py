@@ -163,7 +163,8 @@ def summarise(means: dict, datasets: list[str]) -> None:
         ),
     }
     for label, value in lines.items():
-        print(f"  {label}: {100 * value:+.1f}{'%' if 'share' in label else ''}")
+        if np.isfinite(value):  # runs left out with --runs have no line
+            print(f"  {label}: {100 * value:+.1f}{'%' if 'share' in label else ''}")
     print("  per data set, share of gap: " + ", ".join(f"{r:.0%}" for r in recovered))
 
 
