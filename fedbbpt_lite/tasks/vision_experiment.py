@@ -123,6 +123,9 @@ def run_vision(
     def test_predictions(w=None) -> np.ndarray:
         return predict(evaluator, data.x_test, data.prompts, generator, w)
 
+    def test_accuracy(predicted: np.ndarray) -> float:
+        return float((predicted == test_labels).mean())
+
     def per_client(predicted: np.ndarray, owners) -> list[float]:
         """Each client's accuracy on test data re-weighted to its own label mix."""
         return [
@@ -159,12 +162,16 @@ def run_vision(
             )
         ]
     elif experiment.method == "fedbbpt":
+        predicted = [zero_shot_predicted]  # replaced by the global model's after every round
+
+        def evaluate(_round: int, parameters) -> dict:
+            predicted[0] = test_predictions(parameters[0])
+            return {"accuracy": test_accuracy(predicted[0])}
+
         strategy = FedAvg(
             fraction_fit=experiment.fraction_fit,
             server_learning_rate=experiment.server_learning_rate,
-            evaluate_fn=lambda _round, parameters: {
-                "accuracy": float((test_predictions(parameters[0]) == test_labels).mean())
-            },
+            evaluate_fn=evaluate,
         )
         history = run_simulation(
             lambda context: client(context, parts[context.client_id], experiment.local_steps),
@@ -174,7 +181,6 @@ def run_vision(
             seed=experiment.seed,
         )
         per_round = [round(a, 4) for a in history.to_dataframe("evaluations")["accuracy"]]
-        predicted = [test_predictions(history.parameters[0])]
     else:
         groups = [np.arange(len(y))] if experiment.method == "centralized" else parts
         share, extra = divmod(experiment.steps, len(groups))
@@ -192,8 +198,8 @@ def run_vision(
     return {
         "task": "vision",
         **asdict(experiment),
-        "accuracy": round(float(np.mean([(p == test_labels).mean() for p in predicted])), 4),
-        "zero_shot_accuracy": round(float((zero_shot_predicted == test_labels).mean()), 4),
+        "accuracy": round(float(np.mean([test_accuracy(p) for p in predicted])), 4),
+        "zero_shot_accuracy": round(test_accuracy(zero_shot_predicted), 4),
         "api_calls": blackbox.meter.calls - calls,
         "examples_sent": blackbox.meter.examples - examples,
         "accuracy_per_round": per_round,
