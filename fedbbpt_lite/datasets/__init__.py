@@ -1,5 +1,15 @@
-"""The offline vision suite and the shifts that built it."""
+"""The offline vision and text suites, and the shifts that built the vision one."""
 
 from .registry import VisionDataset, dataset_info, dataset_names, load_vision
+from .text import TextDataset, load_text, text_dataset_info, text_dataset_names
 
-__all__ = ["VisionDataset", "dataset_info", "dataset_names", "load_vision"]
+__all__ = [
+    "TextDataset",
+    "VisionDataset",
+    "dataset_info",
+    "dataset_names",
+    "load_text",
+    "load_vision",
+    "text_dataset_info",
+    "text_dataset_names",
+]

@@ -1,0 +1,77 @@
+"""The offline text suite: labelled news text for the language-model black boxes.
+
+Each entry is a training pool plus a fixed, class-balanced test set of short texts, stored as
+JSON lines under data/text (built by scripts/build_text_suite.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..paths import DATA_DIR
+
+TEXT_DIR = DATA_DIR / "text"
+
+
+@dataclass(frozen=True)
+class TextDataset:
+    """A pool and a test set of texts with integer labels naming class_names."""
+
+    name: str
+    train_texts: tuple[str, ...]
+    y_train: np.ndarray
+    test_texts: tuple[str, ...]
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    template: str
+
+    @property
+    def prompts(self) -> list[str]:
+        """The manual description of each class, e.g. 'This news article is about sport.'"""
+        return [self.template.format(name) for name in self.class_names]
+
+
+def _manifest() -> dict:
+    return json.loads((TEXT_DIR / "manifest.json").read_text())
+
+
+def text_dataset_names() -> list[str]:
+    """Names of the committed text data sets."""
+    return list(_manifest())
+
+
+def text_dataset_info(name: str) -> dict:
+    """Description, classes, sizes, source and checksum of one committed text data set."""
+    manifest = _manifest()
+    if name not in manifest:
+        raise ValueError(f"name must be one of {sorted(manifest)}, got {name!r}")
+    return manifest[name]
+
+
+def load_text(name: str) -> TextDataset:
+    """Load a committed text data set by name (see text_dataset_names())."""
+    info = text_dataset_info(name)
+    rows = [json.loads(line) for line in (TEXT_DIR / f"{name}.jsonl").read_text().splitlines()]
+    split = {part: [row for row in rows if row["split"] == part] for part in ("train", "test")}
+    return TextDataset(
+        name=name,
+        train_texts=tuple(row["text"] for row in split["train"]),
+        y_train=np.array([row["label"] for row in split["train"]], dtype=np.int64),
+        test_texts=tuple(row["text"] for row in split["test"]),
+        y_test=np.array([row["label"] for row in split["test"]], dtype=np.int64),
+        class_names=tuple(info["class_names"]),
+        template=info["template"],
+    )
+
+
+def verify_text_checksums() -> dict[str, bool]:
+    """Whether each committed text file still matches the SHA-256 in the manifest."""
+    return {
+        name: (TEXT_DIR / f"{name}.jsonl").exists()
+        and hashlib.sha256((TEXT_DIR / f"{name}.jsonl").read_bytes()).hexdigest() == info["sha256"]
+        for name, info in _manifest().items()
+    }
