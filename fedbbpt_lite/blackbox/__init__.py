@@ -1,6 +1,7 @@
 """The API boundary: black boxes that reveal outputs only, with a meter, budget and faults."""
 
 from .base import BlackBox, TransientAPIError
+from .embedding import EmbeddingBlackBox
 from .meter import Budget, BudgetExceededError, Meter
 from .miniclip import MiniCLIPBlackBox
 from .toy import TOY_FUNCTIONS, ToyBlackBox, ToyFunction
@@ -9,6 +10,7 @@ __all__ = [
     "BlackBox",
     "Budget",
     "BudgetExceededError",
+    "EmbeddingBlackBox",
     "Meter",
     "MiniCLIPBlackBox",
     "TOY_FUNCTIONS",
