@@ -70,7 +70,14 @@ def test_meter_counts_calls_examples_and_cost():
     assert meter.calls == 3
     assert meter.examples == 40
     assert meter.cost == pytest.approx(3 * 0.5 + 40 * 0.01)
-    assert meter.snapshot() == {"calls": 3, "examples": 40, "failed_calls": 0, "cost": 1.9}
+    assert meter.snapshot() == {
+        "calls": 3,
+        "examples": 40,
+        "failed_calls": 0,
+        "cost": 1.9,
+        "saved_calls": 0,
+        "saved_examples": 0,
+    }
 
 
 def test_blackbox_bills_calls_and_examples(quad, rows):

@@ -100,3 +100,62 @@ def test_text_accuracy_beats_chance_on_bbc_news_and_checks_labels(api):
     assert text_accuracy(api, texts, labels, bbc.prompts) >= 0.6  # chance is 0.2
     with pytest.raises(ValueError, match="labels"):
         text_accuracy(api, texts, labels[:-1], bbc.prompts)
+
+
+# ------------------------------------------------------------------ the query cache
+
+
+@pytest.fixture
+def cached():
+    return EmbeddingBlackBox(cache=True)
+
+
+def test_without_a_cache_every_repeat_is_billed(api):
+    api.query(TEXTS)
+    api.query(TEXTS)
+    assert (api.meter.calls, api.meter.examples, api.meter.saved_examples) == (2, 4, 0)
+
+
+def test_a_repeated_query_is_answered_from_the_cache_without_a_call(cached, api):
+    first = cached.query(TEXTS)
+    again = cached.query(TEXTS)
+    assert np.array_equal(first, again)
+    assert np.array_equal(first, api.query(TEXTS)), "the cache never changes an answer"
+    meter = cached.meter
+    assert (meter.calls, meter.examples, meter.saved_calls, meter.saved_examples) == (1, 2, 1, 2)
+
+
+def test_only_new_texts_are_sent_and_billed_once_each(cached, api):
+    cached.query(["a", "b"])
+    mixed = cached.query(["b", "c", "c", "a"])
+    meter = cached.meter
+    assert (meter.calls, meter.examples) == (2, 3), "only 'c' was new, and sent once"
+    assert (meter.saved_calls, meter.saved_examples) == (0, 3)
+    assert np.allclose(mixed, api.query(["b", "c", "c", "a"]), atol=1e-6)
+    assert np.array_equal(mixed[1], mixed[2])
+
+
+def test_cached_answers_cost_nothing_against_the_budget():
+    limited = EmbeddingBlackBox(cache=True, budget=Budget(max_calls=1))
+    limited.query(TEXTS)
+    limited.query(TEXTS)  # fully cached: no call, so within the budget
+    with pytest.raises(BudgetExceededError):
+        limited.query(["something new"])
+
+
+def test_a_failed_call_leaves_nothing_in_the_cache():
+    flaky = EmbeddingBlackBox(cache=True, fault_rate=0.5, fault_seed=2)  # first call fails
+    failures = 0
+    while True:
+        try:
+            flaky.query(TEXTS)
+            break
+        except fbl.blackbox.TransientAPIError:
+            failures += 1
+    assert failures >= 1 and flaky.meter.failed_calls == failures
+    assert (flaky.meter.calls, flaky.meter.examples, flaky.meter.saved_examples) == (1, 2, 0)
+
+
+def test_black_boxes_that_cannot_key_their_examples_refuse_a_cache():
+    with pytest.raises(ValueError, match="cache"):
+        fbl.blackbox.MiniCLIPBlackBox(cache=True)

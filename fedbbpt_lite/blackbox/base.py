@@ -2,7 +2,8 @@
 
 Subclasses implement `_forward`; users call `query`, which checks the budget, may simulate
 latency and transient faults, bills the meter and returns a detached NumPy copy, so no
-gradient and no weight ever crosses the boundary.
+gradient and no weight ever crosses the boundary. With `cache=True` (black boxes that name
+their examples) an example asked before is answered from the cache and not billed again.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ class BlackBox(ABC):
     "logits", "probs" (softmax) or "label" (top-1 index only), as strict APIs do.
     latency_s: simulated seconds added to each call. fault_rate: probability that a call
     fails with TransientAPIError (drawn from its own generator seeded by fault_seed).
+    cache: answer repeated examples from a client-side cache (only where `cacheable`); the
+    meter counts the examples and the whole calls this saved.
     """
 
     outputs: tuple[str, ...] = ("logits", "probs", "label")
+    cacheable = False  # subclasses that implement _keys and _take set this
 
     def __init__(
         self,
@@ -42,9 +46,13 @@ class BlackBox(ABC):
         latency_s: float = 0.0,
         fault_rate: float = 0.0,
         fault_seed: int = 0,
+        cache: bool = False,
     ):
         if output not in self.outputs:
             raise ValueError(f"output must be one of {self.outputs}, got {output!r}")
+        if cache and not self.cacheable:
+            raise ValueError(f"cache: {type(self).__name__} does not support a query cache")
+        self._cache: dict | None = {} if cache else None
         self.output = output
         self.meter = Meter(cost_per_call, cost_per_example, budget)
         self.latency_s = check_real("latency_s", latency_s)
@@ -64,10 +72,29 @@ class BlackBox(ABC):
     def _count(self, inputs: torch.Tensor) -> int:
         """How many examples one query of `inputs` scores (what the meter bills)."""
 
+    def _keys(self, inputs, args: tuple) -> list:
+        """One hashable key per example of a prepared query (cacheable black boxes only)."""
+        raise NotImplementedError
+
+    def _take(self, inputs, index: list[int]):
+        """The prepared query reduced to the examples at `index` (cacheable black boxes only)."""
+        raise NotImplementedError
+
     def query(self, inputs, *args) -> np.ndarray:
         """Ask the API: returns outputs as a NumPy array (a copy, never a tensor)."""
         inputs, args = self._prepare(inputs, *args)
-        examples = self._count(inputs)
+        if self._cache is None:
+            scores = self._call(inputs, args, self._count(inputs))
+        else:
+            scores = self._cached_call(inputs, args)
+        if self.output == "probs":
+            scores = scores.softmax(-1)
+        elif self.output == "label":
+            scores = scores.argmax(-1)
+        return scores.detach().cpu().numpy().copy()
+
+    def _call(self, inputs, args: tuple, examples: int) -> torch.Tensor:
+        """One billed request: budget check, latency, faults, the forward pass, the bill."""
         self.meter.check(examples)
         if self.latency_s:
             time.sleep(self.latency_s)
@@ -77,8 +104,19 @@ class BlackBox(ABC):
         with torch.no_grad():
             scores = self._forward(inputs, *args)
         self.meter.record(examples)
-        if self.output == "probs":
-            scores = scores.softmax(-1)
-        elif self.output == "label":
-            scores = scores.argmax(-1)
-        return scores.detach().cpu().numpy().copy()
+        return scores
+
+    def _cached_call(self, inputs, args: tuple) -> torch.Tensor:
+        """Send only the examples never asked before (each once), then answer from the cache."""
+        keys = self._keys(inputs, args)
+        first = {}
+        for position, key in enumerate(keys):
+            first.setdefault(key, position)
+        new = [key for key in first if key not in self._cache]
+        if new:
+            rows = self._call(self._take(inputs, [first[k] for k in new]), args, len(new))
+            self._cache.update(zip(new, rows, strict=True))
+        else:
+            self.meter.saved_calls += 1
+        self.meter.saved_examples += len(keys) - len(new)
+        return torch.stack([self._cache[key] for key in keys])

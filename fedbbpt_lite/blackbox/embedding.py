@@ -2,7 +2,8 @@
 
 The kit's fast offline language-model black box. Clients classify by comparing a text's
 embedding with those of label descriptions (fedbbpt_lite.tasks.text); a prompt is text they
-prepend to every input. Each text counts as one example on the meter.
+prepend to every input. Each text counts as one example on the meter; with cache=True a text
+asked before is answered from the cache and not billed again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class EmbeddingBlackBox(BlackBox):
     """Query all-MiniLM-L6-v2 as an API: `query(texts)` -> array (len(texts), 384)."""
 
     outputs = ("embedding",)
+    cacheable = True
 
     def __init__(self, **api_options):
         super().__init__(**{"output": "embedding", **api_options})
@@ -33,6 +35,12 @@ class EmbeddingBlackBox(BlackBox):
 
     def _count(self, inputs: list[str]) -> int:
         return len(inputs)
+
+    def _keys(self, inputs: list[str], args: tuple) -> list[str]:
+        return inputs
+
+    def _take(self, inputs: list[str], index: list[int]) -> list[str]:
+        return [inputs[i] for i in index]
 
     def _forward(self, texts: list[str]) -> torch.Tensor:
         return self._encoder.encode(texts)

@@ -29,7 +29,8 @@ class Budget:
 
 @dataclass
 class Meter:
-    """Counts requests (calls), inputs scored (examples), failed requests and simulated cost.
+    """Counts requests (calls), inputs scored (examples), failed requests and simulated cost,
+    and what a query cache answered instead (saved_examples; saved_calls: whole queries).
 
     A batched request that scores 10 prompted copies of 32 images is 1 call and 320 examples:
     batching saves round trips, never examples.
@@ -41,6 +42,8 @@ class Meter:
     calls: int = 0
     examples: int = 0
     failed_calls: int = 0
+    saved_calls: int = 0
+    saved_examples: int = 0
 
     def __post_init__(self):
         check_real("cost_per_call", self.cost_per_call)
@@ -82,8 +85,11 @@ class Meter:
             "examples": self.examples,
             "failed_calls": self.failed_calls,
             "cost": round(self.cost, 6),
+            "saved_calls": self.saved_calls,
+            "saved_examples": self.saved_examples,
         }
 
     def reset(self) -> None:
         """Zero all counters (the budget stays)."""
         self.calls = self.examples = self.failed_calls = 0
+        self.saved_calls = self.saved_examples = 0
