@@ -6,8 +6,6 @@ compressed .npz of uint8 images under data/vision (built by scripts/build_vision
 
 from __future__ import annotations
 
-import hashlib
-import json
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ import numpy as np
 import torch
 
 from ..paths import DATA_DIR
+from .manifest import file_matches, manifest_entry, read_manifest
 
 VISION_DIR = DATA_DIR / "vision"
 
@@ -56,21 +55,14 @@ class VisionDataset:
         return [self.template.format(name) for name in self.class_names]
 
 
-def _manifest() -> dict:
-    return json.loads(MANIFEST.read_text())
-
-
 def dataset_names() -> list[str]:
     """Names of the committed vision data sets, in suite order."""
-    return list(_manifest())
+    return list(read_manifest(MANIFEST))
 
 
 def dataset_info(name: str) -> dict:
     """Description, shift kind, source, sizes and checksum of one committed data set."""
-    manifest = _manifest()
-    if name not in manifest:
-        raise ValueError(f"name must be one of {sorted(manifest)}, got {name!r}")
-    return manifest[name]
+    return manifest_entry(MANIFEST, name)
 
 
 def load_vision(name: str) -> VisionDataset:
@@ -92,13 +84,9 @@ def load_vision(name: str) -> VisionDataset:
 def verify_checksums() -> dict[str, bool]:
     """Whether each committed file is present and still matches the SHA-256 in the manifest."""
     return {
-        name: _file_matches(VISION_DIR / f"{name}.npz", info["sha256"])
-        for name, info in _manifest().items()
+        name: file_matches(VISION_DIR / f"{name}.npz", info["sha256"])
+        for name, info in read_manifest(MANIFEST).items()
     }
-
-
-def _file_matches(path: Path, sha256: str) -> bool:
-    return path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == sha256
 
 
 def load_vision_file(path, template: str = "a photo of a {}") -> VisionDataset:

@@ -6,15 +6,16 @@ JSON lines under data/text (built by scripts/build_text_suite.py).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..paths import DATA_DIR
+from .manifest import file_matches, manifest_entry, read_manifest
 
 TEXT_DIR = DATA_DIR / "text"
+MANIFEST = TEXT_DIR / "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -35,21 +36,14 @@ class TextDataset:
         return [self.template.format(name) for name in self.class_names]
 
 
-def _manifest() -> dict:
-    return json.loads((TEXT_DIR / "manifest.json").read_text())
-
-
 def text_dataset_names() -> list[str]:
     """Names of the committed text data sets."""
-    return list(_manifest())
+    return list(read_manifest(MANIFEST))
 
 
 def text_dataset_info(name: str) -> dict:
     """Description, classes, sizes, source and checksum of one committed text data set."""
-    manifest = _manifest()
-    if name not in manifest:
-        raise ValueError(f"name must be one of {sorted(manifest)}, got {name!r}")
-    return manifest[name]
+    return manifest_entry(MANIFEST, name)
 
 
 def load_text(name: str) -> TextDataset:
@@ -71,7 +65,6 @@ def load_text(name: str) -> TextDataset:
 def verify_text_checksums() -> dict[str, bool]:
     """Whether each committed text file still matches the SHA-256 in the manifest."""
     return {
-        name: (TEXT_DIR / f"{name}.jsonl").exists()
-        and hashlib.sha256((TEXT_DIR / f"{name}.jsonl").read_bytes()).hexdigest() == info["sha256"]
-        for name, info in _manifest().items()
+        name: file_matches(TEXT_DIR / f"{name}.jsonl", info["sha256"])
+        for name, info in read_manifest(MANIFEST).items()
     }
