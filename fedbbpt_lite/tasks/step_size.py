@@ -14,25 +14,26 @@ import numpy as np
 from ..blackbox.miniclip import MiniCLIPBlackBox
 from ..datasets.registry import VisionDataset
 from ..validation import check_count
-from .vision_experiment import STEP_SIZES, WHITEBOX_LR, VisionExperiment, run_vision
+from .vision_experiment import (
+    STEP_SIZES,
+    WHITEBOX_LR,
+    VisionExperiment,
+    per_class_indices,
+    run_vision,
+)
 
 STEP_MULTIPLIERS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 def validation_split(data: VisionDataset, per_class: int, seed: int = 0) -> VisionDataset:
     """The data set with `per_class` pool images of each class moved out to be its test set."""
-    per_class = check_count("per_class", per_class)
     labels = data.y_train.numpy()
-    rng = np.random.default_rng(seed)
-    held = []
-    for c in range(len(data.class_names)):
-        members = np.flatnonzero(labels == c)
-        if len(members) <= per_class:
-            raise ValueError(
-                f"class {c} has {len(members)} pool images; per_class={per_class} would leave none"
-            )
-        held.append(rng.choice(members, per_class, replace=False))
-    held = np.sort(np.concatenate(held))
+    smallest = np.bincount(labels, minlength=len(data.class_names)).min()
+    if smallest <= check_count("per_class", per_class):
+        raise ValueError(
+            f"a class has {smallest} pool images; per_class={per_class} would leave none"
+        )
+    held = per_class_indices(data, per_class, np.random.default_rng(seed), "per_class")
     kept = np.setdiff1d(np.arange(len(labels)), held)
     return replace(
         data,

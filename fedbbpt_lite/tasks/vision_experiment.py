@@ -75,19 +75,27 @@ class VisionExperiment:
         return self.rounds * per_round * self.local_steps
 
 
-def few_shot_pool(data: VisionDataset, shots: int, rng: np.random.Generator):
-    """`shots` training images per class drawn from the data set's pool."""
-    shots = check_count("shots", shots)
+def per_class_indices(
+    data: VisionDataset, count: int, rng: np.random.Generator, name: str = "shots"
+) -> np.ndarray:
+    """Sorted pool indices of `count` random images of every class; `name` is the argument
+    that set count, for the error when a class has fewer."""
+    count = check_count(name, count)
     check_rng(rng)
     labels = data.y_train.numpy()
     picked = []
     for c in range(len(data.class_names)):
         members = np.flatnonzero(labels == c)
-        if len(members) < shots:
-            raise ValueError(f"class {c} has {len(members)} pool images, fewer than shots={shots}")
-        picked.append(rng.choice(members, shots, replace=False))
-    index = np.sort(np.concatenate(picked))
-    return data.x_train[torch.from_numpy(index)], labels[index]
+        if len(members) < count:
+            raise ValueError(f"class {c} has {len(members)} pool images, fewer than {name}={count}")
+        picked.append(rng.choice(members, count, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def few_shot_pool(data: VisionDataset, shots: int, rng: np.random.Generator):
+    """`shots` training images per class drawn from the data set's pool."""
+    index = per_class_indices(data, shots, rng)
+    return data.x_train[torch.from_numpy(index)], data.y_train.numpy()[index]
 
 
 def make_generator(name: str, channels: int, seed: int):
