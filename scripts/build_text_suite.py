@@ -64,6 +64,7 @@ def main() -> None:
             "description": "BBC News articles (2004-2005) by topic, headline and lead",
             "class_names": list(TOPICS.values()),
             "template": "This news article is about {}.",
+            "manual_prompt": "News topic:",
             "words": WORDS,
             "pool": sum(c["pool"] for c in counts.values()),
             "test": sum(c["test"] for c in counts.values()),

@@ -22,7 +22,11 @@ def minilm_path() -> str:
 
 
 class TextEncoder:
-    """Embeds strings with all-MiniLM-L6-v2; caches each string's embedding after first use."""
+    """Embeds strings with all-MiniLM-L6-v2; caches each string's embedding after first use.
+
+    A soft prompt (rows of input embeddings) can be inserted after [CLS], as BBT assumes of an
+    API that accepts embeddings; it is pooled with the text's tokens.
+    """
 
     def __init__(self, path: str | None = None):
         from transformers import AutoModel, AutoTokenizer
@@ -36,18 +40,47 @@ class TextEncoder:
         self._model = AutoModel.from_pretrained(path, use_safetensors=True).eval()
         self._cache: dict[str, torch.Tensor] = {}
 
+    @property
+    def vocabulary(self) -> list[str]:
+        """The public tokenizer's tokens in id order."""
+        return self._tokenizer.convert_ids_to_tokens(list(range(len(self._tokenizer))))
+
+    @property
+    def token_embeddings(self) -> torch.Tensor:
+        """The input embedding of every vocabulary token, (vocabulary, 384)."""
+        return self._model.embeddings.word_embeddings.weight.detach()
+
+    def tokens(self, text: str) -> list[int]:
+        """Vocabulary ids of a text, without [CLS] and [SEP]."""
+        return self._tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _pooled(self, texts: list[str], soft_prompt: torch.Tensor | None) -> torch.Tensor:
+        batch = self._tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+        mask = batch["attention_mask"]
+        if soft_prompt is None:
+            hidden = self._model(**batch).last_hidden_state
+        else:
+            words = self._model.embeddings.word_embeddings(batch["input_ids"])
+            prompt = soft_prompt.to(words.dtype).expand(len(texts), -1, -1)
+            words = torch.cat([words[:, :1], prompt, words[:, 1:]], 1)
+            ones = torch.ones(len(texts), len(soft_prompt), dtype=mask.dtype)
+            mask = torch.cat([mask[:, :1], ones, mask[:, 1:]], 1)
+            hidden = self._model(inputs_embeds=words, attention_mask=mask).last_hidden_state
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        return F.normalize(pooled, dim=-1)
+
     @torch.no_grad()
-    def encode(self, texts: list[str]) -> torch.Tensor:
-        """Unit-norm embeddings, shape (len(texts), 384)."""
+    def encode(self, texts: list[str], soft_prompt: torch.Tensor | None = None) -> torch.Tensor:
+        """Unit-norm embeddings, shape (len(texts), 384); soft_prompt (n, 384) is inserted
+        after [CLS] (those embeddings are not cached)."""
         if isinstance(texts, str) or not texts or not all(isinstance(t, str) for t in texts):
             raise TypeError("texts must be a non-empty list of strings")
+        if soft_prompt is not None:
+            return self._pooled(list(texts), soft_prompt)
         missing = sorted({t for t in texts if t not in self._cache})
         if missing:
-            batch = self._tokenizer(missing, padding=True, truncation=True, return_tensors="pt")
-            hidden = self._model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            for text, emb in zip(missing, F.normalize(pooled, dim=-1), strict=True):
+            for text, emb in zip(missing, self._pooled(missing, None), strict=True):
                 self._cache[text] = emb
         return torch.stack([self._cache[t] for t in texts])
 

@@ -20,7 +20,8 @@ MANIFEST = TEXT_DIR / "manifest.json"
 
 @dataclass(frozen=True)
 class TextDataset:
-    """A pool and a test set of texts with integer labels naming class_names."""
+    """A pool and a test set of texts with integer labels naming class_names; template
+    describes a class, manual_prompt is a hand-written prefix for every input."""
 
     name: str
     train_texts: tuple[str, ...]
@@ -29,6 +30,7 @@ class TextDataset:
     y_test: np.ndarray
     class_names: tuple[str, ...]
     template: str
+    manual_prompt: str = ""
 
     @property
     def prompts(self) -> list[str]:
@@ -59,6 +61,7 @@ def load_text(name: str) -> TextDataset:
         y_test=np.array([row["label"] for row in split["test"]], dtype=np.int64),
         class_names=tuple(info["class_names"]),
         template=info["template"],
+        manual_prompt=info["manual_prompt"],
     )
 
 

@@ -12,13 +12,13 @@ from dataclasses import replace
 import numpy as np
 
 from ..blackbox.miniclip import MiniCLIPBlackBox
+from ..datasets.few_shot import per_class_indices
 from ..datasets.registry import VisionDataset
 from ..validation import check_count
 from .vision_experiment import (
     STEP_SIZES,
     WHITEBOX_LR,
     VisionExperiment,
-    per_class_indices,
     run_vision,
 )
 
@@ -33,7 +33,9 @@ def validation_split(data: VisionDataset, per_class: int, seed: int = 0) -> Visi
         raise ValueError(
             f"a class has {smallest} pool images; per_class={per_class} would leave none"
         )
-    held = per_class_indices(data, per_class, np.random.default_rng(seed), "per_class")
+    held = per_class_indices(
+        labels, len(data.class_names), per_class, np.random.default_rng(seed), "per_class"
+    )
     kept = np.setdiff1d(np.arange(len(labels)), held)
     return replace(
         data,

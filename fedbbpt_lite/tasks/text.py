@@ -42,3 +42,18 @@ def text_accuracy(
         raise ValueError(f"labels must be {len(texts)} integers, got shape {labels.shape}")
     predicted = class_logits(api, texts, class_prompts, prompt).argmax(-1)
     return float((predicted == labels).mean())
+
+
+def label_embeddings(api: EmbeddingBlackBox, class_prompts: list[str]) -> np.ndarray:
+    """The class descriptions' embeddings, (K, 384): one call, made once and kept by a client
+    that tunes a soft prompt (the soft prompt goes in front of inputs only)."""
+    if isinstance(class_prompts, str) or len(class_prompts) < 2:
+        raise ValueError("class_prompts must list at least two class descriptions")
+    return api.query(list(class_prompts))
+
+
+def soft_class_logits(
+    api: EmbeddingBlackBox, texts, class_embeddings: np.ndarray, soft_prompt
+) -> np.ndarray:
+    """SCALE x cosine similarity of each soft-prompted text to each class embedding: (N, K)."""
+    return SCALE * api.query(list(texts), soft_prompt) @ np.asarray(class_embeddings).T

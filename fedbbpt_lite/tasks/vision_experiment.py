@@ -19,10 +19,11 @@ import torch
 
 from .. import zo
 from ..blackbox.miniclip import MiniCLIPBlackBox
+from ..datasets.few_shot import per_class_indices
 from ..datasets.registry import VisionDataset, load_vision
 from ..federated import Context, FedAvg, partition, run_simulation
 from ..prompts import Coordinator, GridPrompt, PaddingPrompt
-from ..validation import check_choice, check_count, check_real, check_rng
+from ..validation import check_choice, check_count, check_real
 from .vision import client_accuracy, predict
 from .vision_client import PromptClient
 from .whitebox import tune_whitebox
@@ -75,26 +76,9 @@ class VisionExperiment:
         return self.rounds * per_round * self.local_steps
 
 
-def per_class_indices(
-    data: VisionDataset, count: int, rng: np.random.Generator, name: str = "shots"
-) -> np.ndarray:
-    """Sorted pool indices of `count` random images of every class; `name` is the argument
-    that set count, for the error when a class has fewer."""
-    count = check_count(name, count)
-    check_rng(rng)
-    labels = data.y_train.numpy()
-    picked = []
-    for c in range(len(data.class_names)):
-        members = np.flatnonzero(labels == c)
-        if len(members) < count:
-            raise ValueError(f"class {c} has {len(members)} pool images, fewer than {name}={count}")
-        picked.append(rng.choice(members, count, replace=False))
-    return np.sort(np.concatenate(picked))
-
-
 def few_shot_pool(data: VisionDataset, shots: int, rng: np.random.Generator):
     """`shots` training images per class drawn from the data set's pool."""
-    index = per_class_indices(data, shots, rng)
+    index = per_class_indices(data.y_train.numpy(), len(data.class_names), shots, rng)
     return data.x_train[torch.from_numpy(index)], data.y_train.numpy()[index]
 
 

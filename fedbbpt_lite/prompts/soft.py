@@ -1,0 +1,48 @@
+"""BBT's soft prompt: a few input embeddings searched through a low-dimensional vector z.
+
+The prompt is start + A z, reshaped to (tokens, 384): `start` is a fixed initial prompt (the
+embeddings of some words) and A a fixed random projection from d dimensions, drawn from a seed
+that every client shares, so only z (d numbers) is ever optimised, sent or averaged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validation import check_count
+
+
+class SoftPrompt:
+    """z (intrinsic_dim,) -> soft prompt (tokens, width) = start + (z @ A).reshape(tokens, width).
+
+    A's entries are N(0, (std(start_scale) / sqrt(d))^2), BBT's choice, so that z ~ N(0, I)
+    moves each prompt entry by about one embedding standard deviation.
+    """
+
+    def __init__(self, start, intrinsic_dim: int = 50, scale: float = 1.0, seed: int = 0):
+        start = np.asarray(start, dtype=np.float32)
+        if start.ndim != 2 or not len(start) or not np.isfinite(start).all():
+            raise ValueError(f"start must be a finite (tokens, width) array, got {start.shape}")
+        self.start = start
+        self.num_params = check_count("intrinsic_dim", intrinsic_dim)
+        if not np.isfinite(scale) or scale <= 0:
+            raise ValueError(f"scale must be a positive number, got {scale!r}")
+        rng = np.random.default_rng(seed)
+        size = (self.num_params, start.size)
+        self.projection = rng.normal(0, scale / np.sqrt(self.num_params), size).astype(np.float32)
+
+    @property
+    def tokens(self) -> int:
+        """How many embeddings the prompt inserts."""
+        return len(self.start)
+
+    def init_params(self) -> np.ndarray:
+        """z = 0: the start prompt itself."""
+        return np.zeros(self.num_params)
+
+    def embeddings(self, z) -> np.ndarray:
+        """The soft prompt of z, (tokens, width)."""
+        z = np.asarray(z, dtype=np.float64)
+        if z.shape != (self.num_params,) or not np.isfinite(z).all():
+            raise ValueError(f"z must be {self.num_params} finite numbers, got shape {z.shape}")
+        return self.start + (z @ self.projection).astype(np.float32).reshape(self.start.shape)

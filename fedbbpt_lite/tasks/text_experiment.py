@@ -1,0 +1,222 @@
+"""One text experiment, any prompt method, at a stated API budget, beside its three controls.
+
+Every tuned method gets the same budget: rounds x clients-per-round x local_calls API calls,
+each one batch of batch_size texts (the linear probe needs only one call per client).
+  method  fedbbpt      clients tune locally, the server runs FedAvg
+          centralized  one tuner with all the clients' texts pooled, the whole budget
+          local_only   each client tunes alone on its share; mean of their accuracies
+  prompt  bdpl         BDPL: `prompt_length` words from `candidates` topical candidates
+          soft_cma     BBT's soft prompt (the manual prompt's tokens + A z) by CMA-ES;
+                       federated, this is FedBPT's scheme (average of means and sigmas)
+          soft_spsa    the same soft prompt by the kit's SPSA-GC
+          probe        a linear head on the API's embeddings (not prompt tuning)
+The controls, scored in every result: the empty prompt, the data set's manual prompt, and
+`prompt_length` random words. Test texts are scored by a separate, unbilled evaluator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .. import zo
+from ..blackbox.embedding import EmbeddingBlackBox
+from ..blackbox.text_encoder import shared_text_encoder
+from ..datasets.few_shot import per_class_indices
+from ..datasets.text import TextDataset, load_text
+from ..evolution import CMAESConfig
+from ..federated import Context, FedAvg, partition, run_simulation
+from ..policy_gradient import BDPLConfig, best_prompt
+from ..prompts.discrete import candidate_vocabulary, prompt_text, random_words
+from ..prompts.soft import SoftPrompt
+from ..validation import check_choice, check_count, check_real
+from .text import class_logits, label_embeddings, soft_class_logits
+from .text_clients import DiscretePromptClient, ProbeClient, SoftPromptClient, probe_logits
+
+METHODS = ("fedbbpt", "centralized", "local_only")
+PROMPTS = ("bdpl", "soft_cma", "soft_spsa", "probe")
+CONTROLS = ("empty", "manual", "random")
+# BDPL's AdamW lr, SPSA-GC's a, CMA-ES's initial sigma, the probe's gradient-descent lr.
+STEP_SIZES = {"bdpl": 0.01, "soft_spsa": 0.1, "soft_cma": 1.0, "probe": 30.0}
+
+
+@dataclass(frozen=True)
+class TextExperiment:
+    """Everything that defines a run; the same experiment and seed give the same numbers."""
+
+    dataset: str = "bbc_news"
+    method: str = "fedbbpt"
+    prompt: str = "bdpl"
+    clients: int = 5
+    rounds: int = 5
+    local_calls: int = 20
+    batch_size: int = 16
+    shots: int = 16
+    partition: str = "iid"
+    alpha: float = 0.5
+    fraction_fit: float = 1.0
+    prompt_length: int = 5
+    candidates: int = 100
+    samples: int = 10
+    popsize: int = 10
+    intrinsic_dim: int = 50
+    step_size: float | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        check_choice("method", self.method, METHODS)
+        check_choice("prompt", self.prompt, PROMPTS)
+        check_choice("partition", self.partition, partition.SCHEMES)
+        for name in ("clients", "rounds", "local_calls", "batch_size", "shots", "prompt_length"):
+            check_count(name, getattr(self, name))
+        for name in ("candidates", "samples", "popsize", "intrinsic_dim"):
+            check_count(name, getattr(self, name), minimum=2)
+        check_real("alpha", self.alpha, positive=True)
+        check_real("fraction_fit", self.fraction_fit, positive=True)
+        if self.fraction_fit > 1:
+            raise ValueError(f"fraction_fit must be in (0, 1], got {self.fraction_fit}")
+        if self.step_size is not None:
+            check_real("step_size", self.step_size, positive=True)
+        check_count("seed", self.seed, minimum=0)
+
+    @property
+    def calls(self) -> int:
+        """API calls of the whole budget (prompt methods; the probe spends far fewer)."""
+        per_round = FedAvg(fraction_fit=self.fraction_fit).num_fit_clients(self.clients)
+        return self.rounds * per_round * self.local_calls
+
+
+def candidate_words(data: TextDataset, size: int) -> list[str]:
+    """BDPL's candidates for a data set: from the public vocabulary and class names only."""
+    encoder = shared_text_encoder()
+    class_tokens = [encoder.tokens(name) for name in data.class_names]
+    return candidate_vocabulary(
+        encoder.vocabulary, encoder.token_embeddings.numpy(), class_tokens, size
+    )
+
+
+def soft_prompt_for(data: TextDataset, intrinsic_dim: int, seed: int) -> SoftPrompt:
+    """BBT's soft prompt started at the manual prompt's token embeddings."""
+    if not data.manual_prompt.strip():
+        raise ValueError(f"data set {data.name!r} has no manual_prompt to start a soft prompt")
+    encoder = shared_text_encoder()
+    start = encoder.token_embeddings[encoder.tokens(data.manual_prompt)].numpy()
+    scale = float(encoder.token_embeddings.std())
+    return SoftPrompt(start, intrinsic_dim, scale=scale, seed=seed)
+
+
+def control_prompts(data: TextDataset, length: int, seed: int) -> dict[str, str]:
+    """The three controls every result is reported beside."""
+    random = random_words(shared_text_encoder().vocabulary, length, np.random.default_rng(seed))
+    return {"empty": "", "manual": data.manual_prompt, "random": " ".join(random)}
+
+
+def run_text(
+    experiment: TextExperiment,
+    data: TextDataset | None = None,
+    api: EmbeddingBlackBox | None = None,
+) -> dict:
+    """Run one experiment; return its settings, test accuracy, the controls' accuracies, the
+    API calls and examples that training spent, and the learned prompt where it has words."""
+    data = data if data is not None else load_text(experiment.dataset)
+    api = api if api is not None else EmbeddingBlackBox()
+    evaluator = EmbeddingBlackBox()
+    rng = np.random.default_rng(experiment.seed)
+    index = per_class_indices(data.y_train, len(data.class_names), experiment.shots, rng)
+    texts, labels = [data.train_texts[i] for i in index], data.y_train[index]
+    parts = partition.partition(
+        labels, experiment.clients, experiment.partition, rng, alpha=experiment.alpha
+    )
+    test_texts, test_labels = list(data.test_texts), data.y_test
+    classes = data.prompts
+    step = experiment.step_size or STEP_SIZES[experiment.prompt]
+
+    def accuracy_of_text(prompt: str) -> float:
+        logits = class_logits(evaluator, test_texts, classes, prompt)
+        return float((logits.argmax(1) == test_labels).mean())
+
+    controls = {
+        name: round(accuracy_of_text(prompt), 4)
+        for name, prompt in control_prompts(data, experiment.prompt_length, experiment.seed).items()
+    }
+
+    kind = experiment.prompt
+    if kind == "bdpl":
+        words = candidate_words(data, experiment.candidates)
+        options = {
+            "candidates": words,
+            "positions": experiment.prompt_length,
+            "config": BDPLConfig(lr=step, samples=experiment.samples),
+        }
+        client_class = DiscretePromptClient
+    elif kind == "probe":
+        options, client_class = {"lr": step}, ProbeClient
+    else:
+        soft = soft_prompt_for(data, experiment.intrinsic_dim, experiment.seed)
+        optimiser = (
+            CMAESConfig(popsize=experiment.popsize, sigma=step)
+            if kind == "soft_cma"
+            else zo.SPSAGCConfig(a=step)
+        )
+        options, client_class = {"prompt": soft, "optimiser": optimiser}, SoftPromptClient
+
+    def client(context: Context, idx: np.ndarray, local_calls: int):
+        return client_class(
+            context,
+            api,
+            [texts[i] for i in idx],
+            labels[idx],
+            classes,
+            local_calls,
+            experiment.batch_size,
+            **options,
+        )
+
+    def evaluate(parameters) -> tuple[float, str]:
+        """Test accuracy of tuned parameters, and the prompt's words where it has any."""
+        if kind == "bdpl":
+            words = prompt_text(options["candidates"], best_prompt(parameters[0]))
+            return accuracy_of_text(words), words
+        if kind == "probe":
+            logits = probe_logits(parameters, evaluator.query(test_texts))
+        else:
+            soft_prompt = options["prompt"].embeddings(parameters[0])
+            logits = soft_class_logits(
+                evaluator, test_texts, label_embeddings(evaluator, classes), soft_prompt
+            )
+        return float((logits.argmax(1) == test_labels).mean()), ""
+
+    calls, examples = api.meter.calls, api.meter.examples
+    if experiment.method == "fedbbpt":
+        strategy = FedAvg(fraction_fit=experiment.fraction_fit)
+        history = run_simulation(
+            lambda context: client(context, parts[context.client_id], experiment.local_calls),
+            experiment.clients,
+            strategy,
+            experiment.rounds,
+            seed=experiment.seed,
+        )
+        scored = [evaluate(history.parameters)]
+        train_loss = history.to_dataframe()["train_loss"].round(4).tolist()
+    else:
+        groups = [np.arange(len(labels))] if experiment.method == "centralized" else parts
+        share = experiment.calls // len(groups)
+        scored, train_loss = [], []
+        for number, idx in enumerate(groups):
+            tuner = client(Context(number), idx, share)
+            seed = int(rng.integers(2**31))
+            parameters, _, metrics = tuner.fit(tuner.get_parameters({}), {"seed": seed})
+            scored.append(evaluate(parameters))
+            train_loss.append(round(metrics["train_loss"], 4))
+    return {
+        "task": "text",
+        **asdict(experiment),
+        "accuracy": round(float(np.mean([accuracy for accuracy, _ in scored])), 4),
+        "zero_shot_accuracy": controls["manual"],
+        "controls": controls,
+        "api_calls": api.meter.calls - calls,
+        "examples_sent": api.meter.examples - examples,
+        "train_loss": train_loss,
+        "learned_prompts": [words for _, words in scored],
+    }
