@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 
+from .blackbox.embedding import EmbeddingBlackBox
 from .blackbox.miniclip import MiniCLIPBlackBox
 from .datasets.registry import dataset_info, dataset_names, load_vision, load_vision_file
+from .datasets.text import (
+    TEXT_DIR,
+    load_text,
+    load_text_file,
+    text_dataset_info,
+    text_dataset_names,
+)
 from .federated.partition import SCHEMES
+from .tasks.text import text_accuracy
+from .tasks.text_experiment import METHODS as TEXT_METHODS
+from .tasks.text_experiment import PROMPTS, TextExperiment, run_text
 from .tasks.vision import accuracy
 from .tasks.vision_experiment import GENERATORS, METHODS, VisionExperiment, run_vision
+from .validation import check_template
 
 
 def _datasets(args) -> int:
@@ -23,6 +36,24 @@ def _datasets(args) -> int:
             data = load_vision(name)
             row["zero_shot_accuracy"] = round(
                 accuracy(blackbox, data.x_test, data.y_test.numpy(), data.prompts), 4
+            )
+        rows.append({"task": "vision", **row})
+    for name in text_dataset_names():
+        info = text_dataset_info(name)
+        row = {"task": "text", "name": name, "shift": "-", "n_train": info["pool"]}
+        row.update(n_test=info["test"], bytes=(TEXT_DIR / f"{name}.jsonl").stat().st_size)
+        row.update(description=info["description"], source=info["source"])
+        if args.zero_shot:
+            data = load_text(name)
+            row["zero_shot_accuracy"] = round(
+                text_accuracy(
+                    EmbeddingBlackBox(),
+                    data.test_texts,
+                    data.y_test,
+                    data.prompts,
+                    data.manual_prompt,
+                ),
+                4,
             )
         rows.append(row)
     if args.json:
@@ -42,34 +73,70 @@ def _datasets(args) -> int:
     return 0
 
 
+def _given(args, names: tuple[str, ...]) -> dict:
+    """The settings the user gave (the rest keep the experiment's defaults)."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+SHARED = ("method", "clients", "rounds", "batch_size", "shots", "partition", "alpha")
+SHARED += ("fraction_fit", "step_size", "seed")
+ONLY = {
+    "vision": ("generator", "local_steps", "server_learning_rate"),
+    "text": ("prompt", "local_calls", "prompt_length", "candidates", "manual_prompt"),
+}
+
+
+def _run_text(args) -> dict:
+    if args.data:
+        template = args.template or "This text is about {}."
+        data = load_text_file(args.data, template, args.manual_prompt or "")
+    else:
+        data = load_text(args.dataset or TextExperiment().dataset)
+        if args.template or args.manual_prompt is not None:
+            template = args.template or data.template
+            manual = data.manual_prompt if args.manual_prompt is None else args.manual_prompt
+            data = replace(data, template=check_template(template), manual_prompt=manual)
+    names = (*SHARED, "prompt", "local_calls", "prompt_length", "candidates")
+    return run_text(TextExperiment(dataset=data.name, **_given(args, names)), data)
+
+
+def _run_vision(args) -> dict:
+    if args.data:
+        data = load_vision_file(args.data, args.template or "a photo of a {}")
+    else:
+        data = load_vision(args.dataset or VisionExperiment().dataset)
+    names = (*SHARED, "generator", "local_steps", "server_learning_rate")
+    return run_vision(VisionExperiment(dataset=data.name, **_given(args, names)), data)
+
+
 def _run(args) -> int:
-    data = load_vision_file(args.data, args.template) if args.data else load_vision(args.dataset)
-    experiment = VisionExperiment(
-        dataset=data.name,
-        method=args.method,
-        generator=args.generator,
-        clients=args.clients,
-        rounds=args.rounds,
-        local_steps=args.local_steps,
-        batch_size=args.batch_size,
-        shots=args.shots,
-        partition=args.partition,
-        alpha=args.alpha,
-        fraction_fit=args.fraction_fit,
-        step_size=args.step_size,
-        server_learning_rate=args.server_lr,
-        seed=args.seed,
-    )
-    result = run_vision(experiment, data)
+    for task, names in ONLY.items():
+        given = [name for name in names if getattr(args, name) is not None]
+        if task != args.task and given:
+            flag = "--" + given[0].replace("_", "-").replace("learning-rate", "lr")
+            raise ValueError(f"{flag} applies to --task {task} only")
+    if args.task == "text" and args.dataset in dataset_names():
+        raise ValueError(
+            f"dataset {args.dataset!r} is a vision data set; --task text needs one of "
+            f"{', '.join(text_dataset_names())}"
+        )
+    if args.task == "vision" and args.dataset in text_dataset_names():
+        raise ValueError(f"dataset {args.dataset!r} is a text data set: add --task text")
+    result = _run_text(args) if args.task == "text" else _run_vision(args)
     if args.json:
         print(json.dumps(result))
         return 0
+    what = result["prompt"] if args.task == "text" else result["generator"]
     print(
-        f"{result['method']} on {result['dataset']} ({result['generator']} prompt, "
+        f"{result['method']} on {result['dataset']} ({what} prompt, "
         f"{result['clients']} clients, {result['partition']} partition, seed {result['seed']})"
     )
     print(f"zero-shot accuracy  {result['zero_shot_accuracy']:.3f}")
+    for name, value in result.get("controls", {}).items():
+        print(f"  {name + ' prompt':17s} {value:.3f}")
     print(f"accuracy            {result['accuracy']:.3f}")
+    for words in filter(None, result.get("learned_prompts", [])):
+        print(f"learned prompt      {words!r}")
     print(f"API calls           {result['api_calls']} ({result['examples_sent']} examples)")
     return 0
 
@@ -82,35 +149,49 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     datasets = sub.add_parser("datasets", help="list the committed data sets")
     datasets.add_argument(
-        "--zero-shot", action="store_true", help="also score MiniCLIP zero-shot on each test set"
+        "--zero-shot",
+        action="store_true",
+        help="also score each test set zero-shot (MiniCLIP, or MiniLM with the manual prompt)",
     )
     datasets.add_argument("--json", action="store_true", help="print JSON instead of a table")
     datasets.set_defaults(handler=_datasets)
 
     run = sub.add_parser(
-        "run", help="run one experiment (see fedbbpt_lite.tasks.vision_experiment)"
+        "run",
+        help="run one experiment (see fedbbpt_lite.tasks.vision_experiment and text_experiment)",
     )
-    defaults = VisionExperiment()
-    run.add_argument("--task", choices=["vision"], default="vision")
+    run.add_argument("--task", choices=["vision", "text"], default="vision")
     source = run.add_mutually_exclusive_group()
-    source.add_argument("--dataset", choices=dataset_names(), default=defaults.dataset)
-    source.add_argument("--data", metavar="FILE.npz", help="your own data (see the README)")
-    run.add_argument("--template", default="a photo of a {}", help="prompt template for --data")
-    run.add_argument("--method", choices=METHODS, default=defaults.method)
-    run.add_argument("--generator", choices=GENERATORS, default=defaults.generator)
-    for name in ("clients", "rounds", "local_steps", "batch_size", "shots", "seed"):
-        flag = "--" + name.replace("_", "-")
-        run.add_argument(flag, type=int, default=getattr(defaults, name))
-    run.add_argument("--partition", choices=SCHEMES, default=defaults.partition)
-    run.add_argument("--alpha", type=float, default=defaults.alpha, help="Dirichlet alpha")
-    run.add_argument("--fraction-fit", type=float, default=defaults.fraction_fit)
+    source.add_argument(
+        "--dataset",
+        choices=dataset_names() + text_dataset_names(),
+        help="a committed data set (default mnist_inverted, or bbc_news with --task text)",
+    )
+    source.add_argument(
+        "--data",
+        metavar="FILE",
+        help="your own data: .npz images, or .jsonl/.csv texts with --task text (see the README)",
+    )
+    run.add_argument("--template", help="class description with {} for the class name")
+    run.add_argument("--manual-prompt", help="text: the hand-written prefix (a control)")
+    run.add_argument("--method", choices=sorted(set(METHODS) | set(TEXT_METHODS)))
+    run.add_argument("--generator", choices=GENERATORS, help="vision: the prompt generator")
+    run.add_argument("--prompt", choices=PROMPTS, help="text: the prompt method")
+    for name in ("clients", "rounds", "batch_size", "shots", "seed"):
+        run.add_argument("--" + name.replace("_", "-"), type=int)
+    run.add_argument("--local-steps", type=int, help="vision: SPSA-GC steps per round")
+    run.add_argument("--local-calls", type=int, help="text: API calls per client per round")
+    run.add_argument("--prompt-length", type=int, help="text: words (BDPL) per prompt")
+    run.add_argument("--candidates", type=int, help="text: BDPL's candidate words")
+    run.add_argument("--partition", choices=SCHEMES)
+    run.add_argument("--alpha", type=float, help="Dirichlet alpha")
+    run.add_argument("--fraction-fit", type=float)
     run.add_argument(
         "--step-size",
         type=float,
-        default=None,
-        help="SPSA-GC a, or Adam lr for whitebox (default per generator)",
+        help="SPSA-GC a, Adam lr (vision whitebox), BDPL lr, CMA-ES sigma or probe lr",
     )
-    run.add_argument("--server-lr", type=float, default=defaults.server_learning_rate)
+    run.add_argument("--server-lr", dest="server_learning_rate", type=float)
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(handler=_run)
     return parser

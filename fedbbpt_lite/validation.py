@@ -42,3 +42,16 @@ def check_choice(name: str, value: object, options: tuple[str, ...]) -> str:
     if value not in options:
         raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
     return value
+
+
+def check_template(template: object) -> str:
+    """A class-description template such as 'a photo of a {}': one '{}' and no other fields."""
+    if not isinstance(template, str):
+        raise TypeError(f"template must be a string, got {type(template).__name__}")
+    try:
+        template.format("x")
+    except (IndexError, KeyError, ValueError):
+        template = ""
+    if "{}" not in template:
+        raise ValueError("template must contain '{}' for the class name (and no other fields)")
+    return template

@@ -13,6 +13,7 @@ from tiny_data import write_tiny_npz
 
 from fedbbpt_lite.cli import main
 from fedbbpt_lite.datasets import dataset_info, dataset_names
+from fedbbpt_lite.datasets.text import load_text_file, text_dataset_names
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_FIELDS = ("shift", "n_train", "n_test", "bytes", "description", "source")
@@ -35,8 +36,9 @@ def test_datasets_table_lists_every_dataset(capsys):
 def test_datasets_json_matches_the_manifest(capsys):
     assert main(["datasets", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [row["name"] for row in rows] == dataset_names()
-    for row in rows:
+    assert [row["name"] for row in rows] == dataset_names() + text_dataset_names()
+    assert {row["task"] for row in rows} == {"vision", "text"}
+    for row in rows[: len(dataset_names())]:
         info = dataset_info(row["name"])
         assert {field: row[field] for field in MANIFEST_FIELDS} == {
             field: info[field] for field in MANIFEST_FIELDS
@@ -47,7 +49,9 @@ def test_datasets_json_matches_the_manifest(capsys):
 def test_datasets_zero_shot_json_scores_every_dataset(capsys):
     assert main(["datasets", "--zero-shot", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
-    assert list(rows) == dataset_names()
+    assert list(rows) == dataset_names() + text_dataset_names()
+    assert 0.7 <= rows["bbc_news"]["zero_shot_accuracy"] <= 0.9
+    rows = {name: rows[name] for name in dataset_names()}
     for name, row in rows.items():
         assert 0.0 <= row["zero_shot_accuracy"] <= 1.0, name
     assert rows["mnist"]["zero_shot_accuracy"] >= 0.95
@@ -219,3 +223,103 @@ def test_run_with_a_template_without_a_slot_exits_2(tmp_path, capsys):
         main(["run", "--data", str(path), "--template", "a photo", "--method", "zero_shot"])
     assert error.value.code == 2
     assert "template must contain '{}'" in capsys.readouterr().err
+
+
+# --- `run --task text` --------------------------------------------------------------------
+
+TINY_TEXT = ["--task", "text", "--clients", "2", "--rounds", "1", "--local-calls", "10"]
+TINY_TEXT += ["--shots", "2", "--batch-size", "4", "--candidates", "10", "--prompt-length", "2"]
+
+
+def write_texts(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+SPORT = ["The striker scored twice.", "A late goal won the cup.", "The team won the final."]
+SPORT += ["Rain stopped the test match.", "She won the marathon."]
+MONEY = ["Shares fell sharply.", "The bank raised rates.", "Profits doubled this year."]
+MONEY += ["The firm cut jobs.", "Oil prices rose again."]
+
+
+def test_run_text_on_a_users_jsonl_file(tmp_path, capsys):
+    rows = [{"text": t, "label": "sport"} for t in SPORT]
+    rows += [{"text": t, "label": "money"} for t in MONEY]
+    path = write_texts(tmp_path / "mini.jsonl", rows)
+    argv = ["run", *TINY_TEXT, "--data", str(path), "--prompt", "bdpl", "--method", "centralized"]
+    argv += ["--manual-prompt", "Topic:", "--json"]
+    assert main(argv) == 0
+    result = _json_result(capsys)
+    assert result["task"] == "text" and result["dataset"] == "mini"
+    assert result["api_calls"] == 2 * 10 and len(result["learned_prompts"][0].split()) == 2
+    assert set(result["controls"]) == {"empty", "manual", "random"}
+
+
+def test_run_text_on_a_csv_file_prints_a_summary_with_the_controls(tmp_path, capsys):
+    lines = ["text,label,split"] + [
+        f'"{t}",sport,{"test" if i > 2 else "train"}' for i, t in enumerate(SPORT)
+    ]
+    lines += [f'"{t}",money,{"test" if i > 2 else "train"}' for i, t in enumerate(MONEY)]
+    path = tmp_path / "mini.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["run", *TINY_TEXT, "--data", str(path), "--prompt", "probe"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fedbbpt on mini (probe prompt, 2 clients, iid partition, seed 0)")
+    for name in ("empty", "manual", "random"):
+        assert f"{name} prompt" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        ('{"text": "a", "label": "x"}\nnot json\n', ".jsonl", "line 2 is not JSON"),
+        ('{"text": "a"}\n', ".jsonl", "needs a non-empty 'label'"),
+        ("[1, 2]\n", ".jsonl", "must be a JSON object"),
+        ("text,label\nhello,x\nworld,x\n", ".csv", "at least two classes"),
+        ("words,label\nhello,x\n", ".csv", "needs a non-empty 'text'"),
+        ('{"text": "a", "label": "x", "split": "dev"}\n', ".jsonl", "split must be"),
+        ("", ".jsonl", "holds no records"),
+        ("text,label\n", ".txt", ".jsonl or .csv"),
+    ],
+)
+def test_run_text_on_a_malformed_file_exits_2_naming_the_problem(
+    tmp_path, capsys, content, suffix, message
+):
+    path = tmp_path / f"bad{suffix}"
+    path.write_text(content)
+    with pytest.raises(SystemExit) as error:
+        main(["run", *TINY_TEXT, "--data", str(path)])
+    assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fedbbpt-lite run: error:") and message in err, err
+
+
+def test_a_user_file_without_a_test_split_holds_out_a_fraction_of_each_class(tmp_path):
+    rows = [{"text": t, "label": "sport"} for t in SPORT * 2]
+    rows += [{"text": t, "label": "money"} for t in MONEY * 2]
+    data = load_text_file(write_texts(tmp_path / "mini.jsonl", rows), manual_prompt="Topic:")
+    assert data.class_names == ("money", "sport") and data.manual_prompt == "Topic:"
+    assert len(data.test_texts) == 6 and len(data.train_texts) == 14
+    assert sorted(np.bincount(data.y_test)) == [3, 3]
+    with pytest.raises(ValueError, match="test_fraction"):
+        load_text_file(tmp_path / "mini.jsonl", test_fraction=1.0)
+    with pytest.raises(ValueError, match="template"):
+        load_text_file(tmp_path / "mini.jsonl", template="no field")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--task", "text", "--generator", "grid"], "--generator applies to --task vision"),
+        (["--prompt", "bdpl"], "--prompt applies to --task text"),
+        (["--task", "text", "--dataset", "mnist"], "vision data set"),
+        (["--dataset", "bbc_news"], "add --task text"),
+        (["--task", "text", "--method", "whitebox"], "method must be one of"),
+        (["--task", "text", "--local-calls", "0"], "local_calls"),
+    ],
+)
+def test_run_text_with_mismatched_flags_exits_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as error:
+        main(["run", *argv])
+    assert error.value.code == 2
+    assert message in capsys.readouterr().err

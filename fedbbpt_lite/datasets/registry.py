@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..paths import DATA_DIR
+from ..validation import check_template
 from .manifest import file_matches, manifest_entry, read_manifest
 
 VISION_DIR = DATA_DIR / "vision"
@@ -101,12 +102,7 @@ def load_vision_file(path, template: str = "a photo of a {}") -> VisionDataset:
         raise ValueError(f"data file {str(path)!r} does not exist")
     if not path.is_file():
         raise ValueError(f"data file {str(path)!r} is not a file")
-    try:
-        template.format("x")
-    except (IndexError, KeyError, ValueError):
-        template = None
-    if template is None or "{}" not in template:
-        raise ValueError("template must contain '{}' for the class name (and no other fields)")
+    check_template(template)
     arrays = _read_npz(path)
     missing = [
         k for k in ("x_train", "y_train", "x_test", "y_test", "class_names") if k not in arrays

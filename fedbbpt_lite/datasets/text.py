@@ -6,12 +6,15 @@ JSON lines under data/text (built by scripts/build_text_suite.py).
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..paths import DATA_DIR
+from ..validation import check_real, check_template
 from .manifest import file_matches, manifest_entry, read_manifest
 
 TEXT_DIR = DATA_DIR / "text"
@@ -71,3 +74,77 @@ def verify_text_checksums() -> dict[str, bool]:
         name: file_matches(TEXT_DIR / f"{name}.jsonl", info["sha256"])
         for name, info in read_manifest(MANIFEST).items()
     }
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """The records of a .jsonl (one JSON object a line) or .csv (a header row) file."""
+    if path.suffix == ".jsonl":
+        rows = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path.name} line {number} is not JSON ({error.msg})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path.name} line {number} must be a JSON object")
+            rows.append(row)
+        return rows
+    if path.suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    raise ValueError(f"data file {path.name} must end in .jsonl or .csv, got {path.suffix!r}")
+
+
+def load_text_file(
+    path,
+    template: str = "This text is about {}.",
+    manual_prompt: str = "",
+    test_fraction: float = 0.3,
+) -> TextDataset:
+    """A user's own labelled texts from .jsonl or .csv records with "text" and "label" (a class
+    name) and optionally "split" ("train" or "test"). Classes are the label names, sorted.
+    Without a split, a seeded test_fraction of each class becomes the test set."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"data file {str(path)!r} does not exist or is not a file")
+    check_template(template)
+    if not isinstance(manual_prompt, str):
+        raise TypeError(f"manual_prompt must be a string, got {type(manual_prompt).__name__}")
+    test_fraction = check_real("test_fraction", test_fraction, positive=True, below=1.0)
+    rows = _read_rows(path)
+    if not rows:
+        raise ValueError(f"data file {path.name} holds no records")
+    for number, row in enumerate(rows, 1):
+        for key in ("text", "label"):
+            if not isinstance(row.get(key), str | int) or not str(row[key]).strip():
+                raise ValueError(f"{path.name} record {number} needs a non-empty {key!r}")
+        if row.get("split", "train") not in ("train", "test", None, ""):
+            raise ValueError(f"{path.name} record {number}: split must be 'train' or 'test'")
+    names = sorted({str(row["label"]).strip() for row in rows})
+    if len(names) < 2:
+        raise ValueError(f"data file {path.name} must name at least two classes, got {names}")
+    labels = np.array([names.index(str(row["label"]).strip()) for row in rows])
+    texts = [" ".join(str(row["text"]).split()) for row in rows]
+    if any(row.get("split") for row in rows):
+        test = np.array([row.get("split") == "test" for row in rows])
+    else:
+        rng, test = np.random.default_rng(0), np.zeros(len(rows), dtype=bool)
+        for c in range(len(names)):
+            members = np.flatnonzero(labels == c)
+            test[rng.choice(members, int(round(test_fraction * len(members))), replace=False)] = 1
+    for part, mask in (("train", ~test), ("test", test)):
+        missing = [names[c] for c in range(len(names)) if not (labels[mask] == c).any()]
+        if missing:
+            raise ValueError(f"data file {path.name}: no {part} texts of the classes {missing}")
+    return TextDataset(
+        name=path.stem,
+        train_texts=tuple(t for t, m in zip(texts, test, strict=True) if not m),
+        y_train=labels[~test],
+        test_texts=tuple(t for t, m in zip(texts, test, strict=True) if m),
+        y_test=labels[test],
+        class_names=tuple(names),
+        template=template,
+        manual_prompt=manual_prompt,
+    )
