@@ -13,7 +13,6 @@ Usage: python scripts/vision_table.py [--generator grid] [--out FILE.jsonl] [--s
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from fedbbpt_lite.blackbox.miniclip import MiniCLIPBlackBox
 from fedbbpt_lite.datasets.registry import dataset_info, dataset_names, load_vision
+from fedbbpt_lite.results_store import ResultStore
 from fedbbpt_lite.tasks.step_size import select_step_size
 from fedbbpt_lite.tasks.vision_experiment import GENERATORS, VisionExperiment, run_vision
 
@@ -39,8 +39,11 @@ RUNS = [
 FIXABLE = 0.05
 
 
+KEY = ("phase", "dataset", "method", "partition", "generator", "seed")
+
+
 def key(row: dict) -> tuple:
-    return tuple(row[f] for f in ("phase", "dataset", "method", "partition", "generator", "seed"))
+    return tuple(row[f] for f in KEY)
 
 
 def main() -> None:
@@ -58,20 +61,14 @@ def main() -> None:
     runs = [tuple(r.split(":")) for r in args.runs]
     args.out = args.out or RESULTS / f"vision_{args.generator}.jsonl"
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    done = {}
-    if args.out.exists():
-        for line in args.out.read_text().splitlines():
-            row = json.loads(line)
-            done[key(row)] = row
+    store = ResultStore(args.out, KEY)
+    done = store.rows
     blackbox = MiniCLIPBlackBox()
     start = time.time()
 
     def record(row: dict, began: float) -> None:
         row["seconds"] = round(time.time() - began, 1)
-        done[key(row)] = row
-        with args.out.open("a") as handle:
-            handle.write(json.dumps(row) + "\n")
+        store.append(row)
 
     for dataset in args.datasets:
         data = load_vision(dataset)

@@ -118,7 +118,8 @@ def run_text(
     api: EmbeddingBlackBox | None = None,
 ) -> dict:
     """Run one experiment; return its settings, test accuracy, the controls' accuracies, the
-    API calls and examples that training spent, and the learned prompt where it has words."""
+    API calls and examples that training spent (and saved, when `api` caches), and the learned
+    prompt where it has words."""
     data = data if data is not None else load_text(experiment.dataset)
     api = api if api is not None else EmbeddingBlackBox()
     evaluator = EmbeddingBlackBox()
@@ -188,6 +189,7 @@ def run_text(
         return float((logits.argmax(1) == test_labels).mean()), ""
 
     calls, examples = api.meter.calls, api.meter.examples
+    saved_calls, saved_examples = api.meter.saved_calls, api.meter.saved_examples
     if experiment.method == "fedbbpt":
         strategy = FedAvg(fraction_fit=experiment.fraction_fit)
         history = run_simulation(
@@ -217,6 +219,8 @@ def run_text(
         "controls": controls,
         "api_calls": api.meter.calls - calls,
         "examples_sent": api.meter.examples - examples,
+        "saved_calls": api.meter.saved_calls - saved_calls,
+        "saved_examples": api.meter.saved_examples - saved_examples,
         "train_loss": train_loss,
         "learned_prompts": [words for _, words in scored],
     }
