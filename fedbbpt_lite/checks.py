@@ -12,6 +12,7 @@ from .blackbox.base import TransientAPIError
 from .blackbox.meter import Budget, BudgetExceededError
 from .blackbox.toy import ToyBlackBox, ToyFunction
 from .datasets.registry import load_vision
+from .policy_gradient import policy_gradient, sample_prompts
 from .tasks.vision import accuracy, client_accuracy
 
 
@@ -296,3 +297,37 @@ def check_gap_recovered(gap_recovered) -> None:
     else:
         raise CheckFailed(hint)
     _passed("gap_recovered")
+
+
+# ---------------------------------------------------------------- lesson 05
+
+
+def check_policy_gradient(policy_gradient_by_hand) -> None:
+    """policy_gradient_by_hand(theta, prompts, losses) -> BDPL's variance-reduced estimate."""
+    rng = np.random.default_rng(5)
+    for positions, candidates, samples in ((1, 3, 2), (2, 4, 5), (3, 6, 20)):
+        theta = rng.dirichlet(np.ones(candidates), size=positions)
+        prompts = sample_prompts(theta, samples, rng)
+        losses = rng.normal(size=samples)
+        got = np.asarray(policy_gradient_by_hand(theta, prompts, losses), dtype=float)
+        _expect(got.shape == theta.shape, f"return one entry per theta entry, {theta.shape}")
+        want = policy_gradient(theta, prompts, losses)
+        _expect(
+            np.allclose(got, want),
+            "subtract the mean loss, add (L_j - mean) / theta[i, k] at each position's chosen "
+            "candidate k, then divide by I - 1",
+        )
+    _passed("policy_gradient_by_hand")
+
+
+def check_gain_over_controls(gain_over_controls) -> None:
+    """gain_over_controls(tuned, controls) -> (best control's name, mean(tuned) - its mean)."""
+    controls = {"empty": [0.79, 0.79], "manual": [0.80, 0.82], "random": [0.70, 0.76]}
+    got = gain_over_controls([0.83, 0.85], controls)
+    _expect(isinstance(got, tuple) and len(got) == 2, "return (name, gain)")
+    name, gain = got
+    _expect(name == "manual", "the best control is the one with the highest mean accuracy")
+    _expect(np.isclose(gain, 0.03), "gain = mean of the tuned runs - mean of the best control")
+    name, gain = gain_over_controls([0.75], {"empty": [0.79], "random": [0.7]})
+    _expect(name == "empty" and np.isclose(gain, -0.04), "a tuned prompt can lose: gain < 0")
+    _passed("gain_over_controls")

@@ -1,9 +1,12 @@
 """The text results table: every prompt method on the text suite beside its three controls,
 mean +- std over seeds, at the budget of TextExperiment's defaults.
 
-Each prompt method runs centralised and federated on IID clients, and federated and
-local-only on Dirichlet(0.5) clients. The training API caches repeated queries, so each row
-also records the calls and examples the cache saved (answers are unchanged by it). Rows are
+First each prompt method picks its step size (BDPL's lr, CMA-ES's sigma, SPSA-GC's a, the
+probe's lr) on a validation split of the pool (fedbbpt_lite.tasks.step_size), centralised, at
+SELECT_ROUNDS of the budget's rounds, first seed only. Then each prompt method runs centralised
+and federated on IID clients, and federated and local-only on Dirichlet(0.5) clients. The
+training API caches repeated queries, so each row also records the calls and examples the
+cache saved (answers are unchanged by it). Rows are
 appended to a JSON-lines store as they finish (fedbbpt_lite.results_store), so an interrupted
 run resumes; the committed store makes a rerun print the README's table at once.
 Usage: python scripts/text_table.py [--out FILE.jsonl] [--seeds 0 1 2] [--prompts ...]
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +24,14 @@ import numpy as np
 from fedbbpt_lite.blackbox.embedding import EmbeddingBlackBox
 from fedbbpt_lite.datasets.text import load_text, text_dataset_names
 from fedbbpt_lite.results_store import ResultStore
+from fedbbpt_lite.tasks.step_size import select_step_size
 from fedbbpt_lite.tasks.text_experiment import CONTROLS, PROMPTS, TextExperiment, run_text
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 RUNS = [("centralized", "iid"), ("fedbbpt", "iid"), ("fedbbpt", "dirichlet")]
 RUNS += [("local_only", "dirichlet")]
-KEY = ("dataset", "prompt", "method", "partition", "seed")
+KEY = ("phase", "dataset", "prompt", "method", "partition", "seed")
+SELECT_ROUNDS = 2  # selection runs 2 of the 5 rounds: 40% of the budget per candidate
 
 
 def main() -> None:
@@ -42,24 +48,47 @@ def main() -> None:
         for dataset in args.datasets:
             data = load_text(dataset)
             for prompt in args.prompts:
+                chosen = select(store, data, prompt, args.seeds[0])
                 for method, partition in RUNS:
-                    if (dataset, prompt, method, partition, seed) in store:
+                    if ("test", dataset, prompt, method, partition, seed) in store:
                         continue
                     began = time.time()
                     experiment = TextExperiment(
-                        dataset, method, prompt, partition=partition, seed=seed
+                        dataset, method, prompt, partition=partition, step_size=chosen, seed=seed
                     )
                     row = run_text(experiment, data, EmbeddingBlackBox(cache=True))
-                    store.append({**row, "seconds": round(time.time() - began, 1)})
+                    seconds = round(time.time() - began, 1)
+                    store.append({"phase": "test", **row, "seconds": seconds})
                     print(
                         f"{dataset} {prompt} {method} {partition} seed {seed}: "
                         f"{row['accuracy']:.3f} {row['learned_prompts'][0]!r}",
                         flush=True,
                     )
     print(f"wall time this run: {time.time() - start:.0f} s")
-    rows = list(store.rows.values())
+    rows = [r for r in store.rows.values() if r["phase"] == "test"]
+    for row in store.rows.values():
+        if row["phase"] == "select":
+            print(
+                f"step size for {row['prompt']} on {row['dataset']}: {row['step_size']:g} "
+                f"(validation accuracy by candidate {row['scores']})"
+            )
     print(f"seconds recorded in {args.out}: {sum(r['seconds'] for r in rows):.0f}")
     print_table(rows, args.datasets, args.prompts)
+
+
+def select(store: ResultStore, data, prompt: str, seed: int) -> float:
+    """The prompt method's step size, chosen on validation texts (stored, so chosen once)."""
+    key = ("select", data.name, prompt, "centralized", "iid", seed)
+    if key not in store:
+        began = time.time()
+        experiment = TextExperiment(
+            data.name, "centralized", prompt, rounds=SELECT_ROUNDS, seed=seed
+        )
+        best, scores = select_step_size(experiment, data)
+        row = {"phase": "select", **asdict(experiment), "step_size": best}
+        store.append({**row, "scores": scores, "seconds": round(time.time() - began, 1)})
+        print(f"{data.name} {prompt}: step size {best:g} {scores}", flush=True)
+    return store.rows[key]["step_size"]
 
 
 def _cell(values: list[float]) -> str:

@@ -34,6 +34,8 @@ EXERCISES = {
     "check_num_sampled": "num_sampled",
     "check_client_view": "client_view",
     "check_gap_recovered": "gap_recovered",
+    "check_policy_gradient": "policy_gradient_by_hand",
+    "check_gain_over_controls": "gain_over_controls",
 }
 
 
@@ -505,3 +507,59 @@ def test_client_view_rejects(answer, capsys):
 )
 def test_gap_recovered_rejects(answer, capsys):
     _assert_rejected(capsys, checks.check_gap_recovered, answer)
+
+
+def _no_baseline(theta, prompts, losses):
+    gradient = np.zeros_like(theta)
+    for loss, prompt in zip(losses, prompts, strict=True):
+        gradient[np.arange(len(theta)), prompt] += loss / theta[np.arange(len(theta)), prompt]
+    return gradient / (len(prompts) - 1)
+
+
+def _divides_by_i(theta, prompts, losses):
+    return (
+        fbl.policy_gradient.policy_gradient(theta, prompts, losses)
+        * (len(prompts) - 1)
+        / len(prompts)
+    )
+
+
+def _no_importance_weight(theta, prompts, losses):
+    gradient = np.zeros_like(theta)
+    advantages = np.asarray(losses) - np.mean(losses)
+    for advantage, prompt in zip(advantages, prompts, strict=True):
+        gradient[np.arange(len(theta)), prompt] += advantage
+    return gradient / (len(prompts) - 1)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [_no_baseline, _divides_by_i, _no_importance_weight],
+    ids=["no-baseline", "divides-by-I", "no-1/theta"],
+)
+def test_policy_gradient_rejects(answer, capsys):
+    _assert_rejected(capsys, checks.check_policy_gradient, answer)
+
+
+def _first_control(tuned, controls):
+    name = next(iter(controls))
+    return name, float(np.mean(tuned) - np.mean(controls[name]))
+
+
+def _best_single_run(tuned, controls):
+    name = max(controls, key=lambda c: max(controls[c]))
+    return name, float(np.mean(tuned) - max(controls[name]))
+
+
+def _absolute_gain(tuned, controls):
+    name = max(controls, key=lambda c: np.mean(controls[c]))
+    return name, abs(float(np.mean(tuned) - np.mean(controls[name])))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [_first_control, _best_single_run, _absolute_gain],
+    ids=["first-control", "best-single-run", "absolute"],
+)
+def test_gain_over_controls_rejects(answer, capsys):
+    _assert_rejected(capsys, checks.check_gain_over_controls, answer)

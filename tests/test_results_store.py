@@ -67,6 +67,7 @@ def test_the_text_table_compares_the_best_federated_method_with_the_best_control
             for (method, partition), accuracy in accuracies.items():
                 rows.append(
                     {
+                        "phase": "test",
                         "dataset": "news",
                         "prompt": prompt,
                         "method": method,

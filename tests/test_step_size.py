@@ -8,12 +8,15 @@ import pytest
 import torch
 
 from fedbbpt_lite.datasets import load_vision
+from fedbbpt_lite.datasets.text import load_text
 from fedbbpt_lite.tasks.step_size import (
     STEP_MULTIPLIERS,
     candidates,
     select_step_size,
     validation_split,
 )
+from fedbbpt_lite.tasks.text_experiment import STEP_SIZES as TEXT_STEPS
+from fedbbpt_lite.tasks.text_experiment import TextExperiment
 from fedbbpt_lite.tasks.vision_experiment import STEP_SIZES, WHITEBOX_LR, VisionExperiment
 
 TINY = VisionExperiment(
@@ -73,3 +76,27 @@ def test_selection_picks_the_best_candidate_without_looking_at_the_test_set(inve
     assert clip.meter.calls == len(scores) * TINY.steps
     blanked = replace(inverted, x_test=torch.zeros_like(inverted.x_test))
     assert select_step_size(TINY, blanked, clip) == (best, scores)
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def test_a_text_validation_split_moves_pool_texts_to_the_test_set():
+    news = load_text("bbc_news")
+    split = validation_split(news, 20, seed=1)
+    assert np.bincount(split.y_test).tolist() == [20] * 5
+    assert len(split.train_texts) == len(news.train_texts) - 100
+    assert not set(split.test_texts) & set(split.train_texts)
+    assert set(split.test_texts) <= set(news.train_texts)
+    with pytest.raises(TypeError, match="data"):
+        validation_split("bbc_news", 20)
+
+
+def test_text_selection_scores_candidates_on_pool_texts_only():
+    news = load_text("bbc_news")
+    tiny = TextExperiment(method="centralized", prompt="probe", clients=2, rounds=1, shots=4)
+    assert candidates(tiny) == pytest.approx([TEXT_STEPS["probe"] * m for m in STEP_MULTIPLIERS])
+    best, scores = select_step_size(tiny, news, per_class=10)
+    assert list(scores) == candidates(tiny) and scores[best] == max(scores.values())
+    blanked = replace(news, test_texts=("blank",) * len(news.test_texts))
+    assert select_step_size(tiny, blanked, per_class=10) == (best, scores)

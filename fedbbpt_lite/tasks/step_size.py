@@ -1,8 +1,8 @@
-"""Choosing a method's step size on held-out pool images, so the test set never picks it.
+"""Choosing a method's step size on held-out pool examples, so the test set never picks it.
 
-Every tuned method gets the same treatment: its default step size (SPSA-GC's a, or Adam's
-learning rate for white-box) times each of STEP_MULTIPLIERS, scored on validation images that
-the few-shot pool is then drawn without.
+Every tuned method gets the same treatment: its default step size (SPSA-GC's a, Adam's or
+AdamW's learning rate, the probe's learning rate) times each of STEP_MULTIPLIERS, scored on
+validation images or texts that the few-shot pool is then drawn without.
 """
 
 from __future__ import annotations
@@ -11,32 +11,41 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..blackbox.miniclip import MiniCLIPBlackBox
+from ..blackbox.base import BlackBox
 from ..datasets.few_shot import per_class_indices
 from ..datasets.registry import VisionDataset
+from ..datasets.text import TextDataset
 from ..validation import check_count
-from .vision_experiment import (
-    STEP_SIZES,
-    WHITEBOX_LR,
-    VisionExperiment,
-    run_vision,
-)
+from . import text_experiment
+from .text_experiment import TextExperiment, run_text
+from .vision_experiment import STEP_SIZES, WHITEBOX_LR, VisionExperiment, run_vision
 
 STEP_MULTIPLIERS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
-def validation_split(data: VisionDataset, per_class: int, seed: int = 0) -> VisionDataset:
-    """The data set with `per_class` pool images of each class moved out to be its test set."""
-    labels = data.y_train.numpy()
+def validation_split(data, per_class: int, seed: int = 0):
+    """The data set (vision or text) with `per_class` pool examples of each class moved out to
+    be its test set."""
+    if not isinstance(data, VisionDataset | TextDataset):
+        raise TypeError(f"data must be a VisionDataset or TextDataset, got {type(data).__name__}")
+    labels = data.y_train.numpy() if isinstance(data, VisionDataset) else data.y_train
     smallest = np.bincount(labels, minlength=len(data.class_names)).min()
     if smallest <= check_count("per_class", per_class):
         raise ValueError(
-            f"a class has {smallest} pool images; per_class={per_class} would leave none"
+            f"a class has {smallest} pool examples; per_class={per_class} would leave none"
         )
     held = per_class_indices(
         labels, len(data.class_names), per_class, np.random.default_rng(seed), "per_class"
     )
     kept = np.setdiff1d(np.arange(len(labels)), held)
+    if isinstance(data, TextDataset):
+        return replace(
+            data,
+            train_texts=tuple(data.train_texts[i] for i in kept),
+            y_train=labels[kept],
+            test_texts=tuple(data.train_texts[i] for i in held),
+            y_test=labels[held],
+        )
     return replace(
         data,
         x_train=data.x_train[kept],
@@ -46,26 +55,31 @@ def validation_split(data: VisionDataset, per_class: int, seed: int = 0) -> Visi
     )
 
 
-def candidates(experiment: VisionExperiment) -> list[float]:
-    """The step sizes tried for this experiment's method and generator."""
-    if experiment.method == "zero_shot":
+def candidates(experiment: VisionExperiment | TextExperiment) -> list[float]:
+    """The step sizes tried for this experiment's method and generator (or prompt method)."""
+    if isinstance(experiment, TextExperiment):
+        default = text_experiment.STEP_SIZES[experiment.prompt]
+    elif experiment.method == "zero_shot":
         raise ValueError("method 'zero_shot' tunes nothing, so it has no step size to select")
-    table = WHITEBOX_LR if experiment.method == "whitebox" else STEP_SIZES
-    return [round(table[experiment.generator] * m, 6) for m in STEP_MULTIPLIERS]
+    else:
+        table = WHITEBOX_LR if experiment.method == "whitebox" else STEP_SIZES
+        default = table[experiment.generator]
+    return [round(default * m, 6) for m in STEP_MULTIPLIERS]
 
 
 def select_step_size(
-    experiment: VisionExperiment,
-    data: VisionDataset,
-    blackbox: MiniCLIPBlackBox | None = None,
+    experiment: VisionExperiment | TextExperiment,
+    data: VisionDataset | TextDataset,
+    blackbox: BlackBox | None = None,
     per_class: int = 30,
 ) -> tuple[float, dict[float, float]]:
     """Run the experiment at every candidate step size on a validation split of the pool;
     return the best step size and each candidate's validation accuracy (ties go to the smaller).
     The runs spend len(candidates) x the experiment's API budget, on `blackbox` when given."""
     validation = validation_split(data, per_class, seed=experiment.seed)
+    run = run_text if isinstance(experiment, TextExperiment) else run_vision
     scores = {
-        a: run_vision(replace(experiment, step_size=a), validation, blackbox)["accuracy"]
+        a: run(replace(experiment, step_size=a), validation, blackbox)["accuracy"]
         for a in candidates(experiment)
     }
     return max(scores, key=scores.get), scores

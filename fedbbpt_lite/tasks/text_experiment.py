@@ -37,6 +37,7 @@ from .text_clients import DiscretePromptClient, ProbeClient, SoftPromptClient, p
 METHODS = ("fedbbpt", "centralized", "local_only")
 PROMPTS = ("bdpl", "soft_cma", "soft_spsa", "probe")
 CONTROLS = ("empty", "manual", "random")
+CANDIDATE_SETS = ("topical", "random")
 # BDPL's AdamW lr, SPSA-GC's a, CMA-ES's initial sigma, the probe's gradient-descent lr.
 STEP_SIZES = {"bdpl": 0.01, "soft_spsa": 0.1, "soft_cma": 1.0, "probe": 30.0}
 
@@ -58,6 +59,7 @@ class TextExperiment:
     fraction_fit: float = 1.0
     prompt_length: int = 5
     candidates: int = 100
+    candidate_set: str = "topical"
     samples: int = 10
     popsize: int = 10
     intrinsic_dim: int = 50
@@ -68,6 +70,7 @@ class TextExperiment:
         check_choice("method", self.method, METHODS)
         check_choice("prompt", self.prompt, PROMPTS)
         check_choice("partition", self.partition, partition.SCHEMES)
+        check_choice("candidate_set", self.candidate_set, CANDIDATE_SETS)
         for name in ("clients", "rounds", "local_calls", "batch_size", "shots", "prompt_length"):
             check_count(name, getattr(self, name))
         for name in ("candidates", "samples", "popsize", "intrinsic_dim"):
@@ -87,9 +90,15 @@ class TextExperiment:
         return self.rounds * per_round * self.local_calls
 
 
-def candidate_words(data: TextDataset, size: int) -> list[str]:
-    """BDPL's candidates for a data set: from the public vocabulary and class names only."""
+def candidate_words(
+    data: TextDataset, size: int, kind: str = "topical", seed: int = 0
+) -> list[str]:
+    """BDPL's candidates for a data set, from the public vocabulary and class names only:
+    the nearest whole words to the class names, or `size` whole words drawn from `seed`."""
+    check_choice("candidate_set", kind, CANDIDATE_SETS)
     encoder = shared_text_encoder()
+    if kind == "random":
+        return random_words(encoder.vocabulary, size, np.random.default_rng([seed, 1]))
     class_tokens = [encoder.tokens(name) for name in data.class_names]
     return candidate_vocabulary(
         encoder.vocabulary, encoder.token_embeddings.numpy(), class_tokens, size
@@ -144,7 +153,9 @@ def run_text(
 
     kind = experiment.prompt
     if kind == "bdpl":
-        words = candidate_words(data, experiment.candidates)
+        words = candidate_words(
+            data, experiment.candidates, experiment.candidate_set, experiment.seed
+        )
         options = {
             "candidates": words,
             "positions": experiment.prompt_length,
