@@ -39,7 +39,7 @@ PROMPTS = ("bdpl", "soft_cma", "soft_spsa", "probe")
 CONTROLS = ("empty", "manual", "random")
 CANDIDATE_SETS = ("topical", "random")
 # BDPL's AdamW lr, SPSA-GC's a, CMA-ES's initial sigma, the probe's gradient-descent lr.
-STEP_SIZES = {"bdpl": 0.01, "soft_spsa": 0.1, "soft_cma": 1.0, "probe": 30.0}
+STEP_SIZES = {"bdpl": 0.03, "soft_spsa": 1.0, "soft_cma": 1.0, "probe": 30.0}
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class TextExperiment:
     fraction_fit: float = 1.0
     prompt_length: int = 5
     candidates: int = 100
-    candidate_set: str = "topical"
+    candidate_set: str = "random"
     samples: int = 10
     popsize: int = 10
     intrinsic_dim: int = 50
