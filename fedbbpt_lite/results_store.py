@@ -12,22 +12,28 @@ import os
 from pathlib import Path
 
 
+def read_rows(path) -> list[dict]:
+    """Every whole row of a results file, skipping a last line cut off by a kill."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    lines, rows = path.read_text().splitlines(), []
+    for number, line in enumerate(lines, 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number == len(lines):  # a write cut off by a kill: that run is redone
+                continue
+            raise ValueError(f"{path} line {number} is not a JSON row") from None
+    return rows
+
+
 class ResultStore:
     """Finished runs in a JSON-lines file, by the values of `key_fields`."""
 
     def __init__(self, path, key_fields: tuple[str, ...]):
         self.path, self.key_fields = Path(path), tuple(key_fields)
-        self.rows: dict[tuple, dict] = {}
-        if self.path.exists():
-            lines = self.path.read_text().splitlines()
-            for number, line in enumerate(lines, 1):
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    if number == len(lines):  # a write cut off by a kill: that run is redone
-                        continue
-                    raise ValueError(f"{self.path} line {number} is not a JSON row") from None
-                self.rows[self.key(row)] = row
+        self.rows = {self.key(row): row for row in read_rows(self.path)}
 
     def key(self, row: dict) -> tuple:
         """The identifying values of a row."""

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fedbbpt_lite.blackbox.embedding import EmbeddingBlackBox
 from fedbbpt_lite.datasets.text import load_text, text_dataset_names
 from fedbbpt_lite.results_store import ResultStore
 from fedbbpt_lite.tasks.step_size import select_step_size
-from fedbbpt_lite.tasks.text_experiment import CONTROLS, PROMPTS, TextExperiment, run_text
+from fedbbpt_lite.tasks.text_experiment import CONTROLS, PROMPTS, TextExperiment, run_text, text_api
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 RUNS = [("centralized", "iid"), ("fedbbpt", "iid"), ("fedbbpt", "dirichlet")]
@@ -54,9 +53,15 @@ def main() -> None:
                         continue
                     began = time.time()
                     experiment = TextExperiment(
-                        dataset, method, prompt, partition=partition, step_size=chosen, seed=seed
+                        dataset=dataset,
+                        method=method,
+                        prompt=prompt,
+                        partition=partition,
+                        step_size=chosen,
+                        seed=seed,
                     )
-                    row = run_text(experiment, data, EmbeddingBlackBox(cache=True))
+                    api = text_api(experiment.blackbox, data, cache=True)
+                    row = run_text(experiment, data, api)
                     seconds = round(time.time() - began, 1)
                     store.append({"phase": "test", **row, "seconds": seconds})
                     print(
@@ -82,7 +87,7 @@ def select(store: ResultStore, data, prompt: str, seed: int) -> float:
     if key not in store:
         began = time.time()
         experiment = TextExperiment(
-            data.name, "centralized", prompt, rounds=SELECT_ROUNDS, seed=seed
+            dataset=data.name, method="centralized", prompt=prompt, rounds=SELECT_ROUNDS, seed=seed
         )
         best, scores = select_step_size(experiment, data)
         row = {"phase": "select", **asdict(experiment), "step_size": best}

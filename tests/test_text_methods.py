@@ -18,7 +18,7 @@ from fedbbpt_lite.prompts.discrete import (
     random_words,
     whole_words,
 )
-from fedbbpt_lite.prompts.soft import SoftPrompt
+from fedbbpt_lite.prompts.soft import SoftPrompt, nearest_words
 from fedbbpt_lite.tasks.text import SCALE, class_logits, label_embeddings
 from fedbbpt_lite.tasks.text_clients import ProbeClient, probe_logits
 from fedbbpt_lite.tasks.text_experiment import (
@@ -242,3 +242,12 @@ def test_a_budget_that_does_not_divide_into_steps_is_refused(bbc):
     experiment = TextExperiment(prompt="bdpl", samples=4, candidates=10, **SMALL)
     with pytest.raises(ValueError, match="local_calls"):
         run_text(experiment, bbc)
+
+
+def test_nearest_words_read_a_soft_prompt_back_as_tokens():
+    encoder = shared_text_encoder()
+    ids = encoder.tokens("football market")
+    table = encoder.token_embeddings.numpy()
+    assert nearest_words(table[ids], encoder.vocabulary, table) == ["football", "market"]
+    with pytest.raises(ValueError, match="width"):
+        nearest_words(np.zeros((1, 3)), encoder.vocabulary, table)

@@ -53,7 +53,7 @@ def test_bad_queries_are_refused_before_billing(api, texts, error, match):
 
 
 def test_extra_query_arguments_and_other_output_modes_are_refused(api):
-    with pytest.raises(TypeError, match="query"):
+    with pytest.raises(TypeError, match="soft_prompt"):
         api.query(TEXTS, CLASSES)
     with pytest.raises(ValueError, match="output"):
         EmbeddingBlackBox(output="logits")

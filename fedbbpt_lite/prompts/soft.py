@@ -46,3 +46,17 @@ class SoftPrompt:
         if z.shape != (self.num_params,) or not np.isfinite(z).all():
             raise ValueError(f"z must be {self.num_params} finite numbers, got shape {z.shape}")
         return self.start + (z @ self.projection).astype(np.float32).reshape(self.start.shape)
+
+
+def nearest_words(soft_prompt, vocabulary: list[str], token_embeddings) -> list[str]:
+    """For each row of a soft prompt, the vocabulary token whose input embedding is nearest by
+    cosine: a rough reading of what a soft prompt 'says' (it need not be near any word)."""
+    rows = np.asarray(soft_prompt, dtype=np.float64)
+    table = np.asarray(token_embeddings, dtype=np.float64)
+    if rows.ndim != 2 or table.ndim != 2 or rows.shape[1] != table.shape[1]:
+        raise ValueError("soft_prompt and token_embeddings must be 2-d with the same width")
+    if len(table) != len(vocabulary):
+        raise ValueError("token_embeddings must have one row per vocabulary entry")
+    rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    table = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
+    return [vocabulary[i] for i in (rows @ table.T).argmax(axis=1)]

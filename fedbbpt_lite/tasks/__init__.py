@@ -1,10 +1,22 @@
 """Tasks wire a prompt generator, a black box and a loss together, and run experiments."""
 
-from . import step_size, text, toy_federation, vision, vision_client, vision_experiment, whitebox
+from . import (
+    step_size,
+    text,
+    text_clients,
+    text_experiment,
+    toy_federation,
+    vision,
+    vision_client,
+    vision_experiment,
+    whitebox,
+)
 
 __all__ = [
     "step_size",
     "text",
+    "text_clients",
+    "text_experiment",
     "toy_federation",
     "vision",
     "vision_client",

@@ -1,8 +1,9 @@
-"""Wire a text prompt to an embedding API: a prompt is words prepended to every input, and a
-class is the label description whose embedding is closest (cosine) to the prompted text's.
+"""Wire a text prompt to a language-model API: a prompt is words prepended to every input.
 
-Everything after the API call runs on the client; label descriptions go through the API in the
-same call as the texts, so a classification costs one call.
+With the embedding API a class is the label description whose embedding is closest (cosine) to
+the prompted text's; label descriptions go through the API in the same call as the texts, so a
+classification costs one call. A verbaliser API (LanguageModelBlackBox) returns class scores
+itself. Everything after the API call runs on the client.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..blackbox.embedding import EmbeddingBlackBox
+from ..blackbox.language_model import LanguageModelBlackBox
 
 SCALE = 100.0  # CLIP-style logit scale on cosine similarities
 
@@ -33,14 +35,27 @@ def class_logits(
     return SCALE * inputs @ classes.T
 
 
-def text_accuracy(
-    api: EmbeddingBlackBox, texts, labels, class_prompts: list[str], prompt: str = ""
-) -> float:
-    """Top-1 accuracy of the nearest class description, with the prompt prepended."""
+def prompted_logits(api, texts, class_prompts: list[str], prompt: str = "") -> np.ndarray:
+    """Class scores (N, K) of texts with a word prompt, from either kind of text API: the
+    embedding API via class descriptions, a verbaliser API directly (one call either way)."""
+    if isinstance(api, LanguageModelBlackBox):
+        if len(class_prompts) != len(api.label_words):
+            raise ValueError(
+                f"class_prompts name {len(class_prompts)} classes, the API's label words "
+                f"{len(api.label_words)}"
+            )
+        return api.query(list(texts), prompt)
+    if not isinstance(api, EmbeddingBlackBox):
+        raise TypeError(f"api must be a text black box, got {type(api).__name__}")
+    return class_logits(api, texts, class_prompts, prompt)
+
+
+def text_accuracy(api, texts, labels, class_prompts: list[str], prompt: str = "") -> float:
+    """Top-1 accuracy through either kind of text API, with the prompt prepended."""
     labels = np.asarray(labels)
     if labels.shape != (len(texts),) or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be {len(texts)} integers, got shape {labels.shape}")
-    predicted = class_logits(api, texts, class_prompts, prompt).argmax(-1)
+    predicted = prompted_logits(api, texts, class_prompts, prompt).argmax(-1)
     return float((predicted == labels).mean())
 
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import zo
-from ..blackbox.embedding import EmbeddingBlackBox
+from ..blackbox.base import BlackBox
 from ..evolution import CMAESConfig, cma_search
 from ..federated.client import Client, Context
 from ..policy_gradient import BDPLConfig, BDPLState, bdpl_step, uniform_theta
 from ..prompts.discrete import prompt_text
 from ..prompts.soft import SoftPrompt
 from ..validation import check_count, check_real
-from .text import SCALE, class_logits, label_embeddings, soft_class_logits
+from .text import SCALE, label_embeddings, prompted_logits, soft_class_logits
 from .vision import loss_from_outputs
 
 
@@ -33,7 +33,7 @@ class _TextClient(Client):
     def __init__(
         self,
         context: Context,
-        api: EmbeddingBlackBox,
+        api: BlackBox,
         texts,
         labels,
         class_prompts: list[str],
@@ -101,7 +101,7 @@ class DiscretePromptClient(_TextClient):
             def loss_of_prompts(prompts, texts=texts, labels=labels):
                 return [
                     loss_from_outputs(
-                        class_logits(
+                        prompted_logits(
                             self.api, texts, self.class_prompts, prompt_text(self.candidates, p)
                         ),
                         labels,

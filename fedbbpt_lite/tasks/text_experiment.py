@@ -5,13 +5,18 @@ each one batch of batch_size texts (the linear probe needs only one call per cli
   method  fedbbpt      clients tune locally, the server runs FedAvg
           centralized  one tuner with all the clients' texts pooled, the whole budget
           local_only   each client tunes alone on its share; mean of their accuracies
-  prompt  bdpl         BDPL: `prompt_length` words from `candidates` topical candidates
+  prompt  bdpl         BDPL: `prompt_length` words from `candidates` candidate words drawn at
+                       random from the public vocabulary, or the whole words nearest the class
+                       names (candidate_set="topical"); neither reads any client text
           soft_cma     BBT's soft prompt (the manual prompt's tokens + A z) by CMA-ES;
                        federated, this is FedBPT's scheme (average of means and sigmas)
           soft_spsa    the same soft prompt by the kit's SPSA-GC
           probe        a linear head on the API's embeddings (not prompt tuning)
-The controls, scored in every result: the empty prompt, the data set's manual prompt, and
-`prompt_length` random words. Test texts are scored by a separate, unbilled evaluator.
+blackbox is "minilm" (the embedding API, the fast default), "smollm2" (the causal-LM
+verbaliser) or any Hugging Face name or folder (a verbaliser); soft prompts and the probe need
+the embedding API. The controls, scored in every result: the empty prompt, the data set's
+manual prompt, and `prompt_length` random words. Test texts are scored by a separate, unbilled
+evaluator.
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .. import zo
+from ..blackbox.base import BlackBox
 from ..blackbox.embedding import EmbeddingBlackBox
+from ..blackbox.language_model import (
+    LanguageModelBlackBox,
+    load_language_model,
+    verbaliser_template,
+)
 from ..blackbox.text_encoder import shared_text_encoder
 from ..datasets.few_shot import per_class_indices
 from ..datasets.text import TextDataset, load_text
@@ -31,12 +42,13 @@ from ..policy_gradient import BDPLConfig, best_prompt
 from ..prompts.discrete import candidate_vocabulary, prompt_text, random_words
 from ..prompts.soft import SoftPrompt
 from ..validation import check_choice, check_count, check_real
-from .text import class_logits, label_embeddings, soft_class_logits
+from .text import label_embeddings, prompted_logits, soft_class_logits
 from .text_clients import DiscretePromptClient, ProbeClient, SoftPromptClient, probe_logits
 
 METHODS = ("fedbbpt", "centralized", "local_only")
 PROMPTS = ("bdpl", "soft_cma", "soft_spsa", "probe")
 CONTROLS = ("empty", "manual", "random")
+EMBEDDING = "minilm"
 CANDIDATE_SETS = ("topical", "random")
 # BDPL's AdamW lr, SPSA-GC's a, CMA-ES's initial sigma, the probe's gradient-descent lr.
 STEP_SIZES = {"bdpl": 0.03, "soft_spsa": 1.0, "soft_cma": 1.0, "probe": 30.0}
@@ -47,6 +59,7 @@ class TextExperiment:
     """Everything that defines a run; the same experiment and seed give the same numbers."""
 
     dataset: str = "bbc_news"
+    blackbox: str = "minilm"
     method: str = "fedbbpt"
     prompt: str = "bdpl"
     clients: int = 5
@@ -71,6 +84,15 @@ class TextExperiment:
         check_choice("prompt", self.prompt, PROMPTS)
         check_choice("partition", self.partition, partition.SCHEMES)
         check_choice("candidate_set", self.candidate_set, CANDIDATE_SETS)
+        if not isinstance(self.blackbox, str) or not self.blackbox.strip():
+            raise ValueError(
+                f"blackbox must be 'minilm', 'smollm2' or a model name, got {self.blackbox!r}"
+            )
+        if self.blackbox != EMBEDDING and self.prompt != "bdpl":
+            raise ValueError(
+                f"prompt {self.prompt!r} needs the embedding API (blackbox="
+                f"{EMBEDDING!r}); verbaliser black boxes take word prompts (bdpl)"
+            )
         for name in ("clients", "rounds", "local_calls", "batch_size", "shots", "prompt_length"):
             check_count(name, getattr(self, name))
         for name in ("candidates", "samples", "popsize", "intrinsic_dim"):
@@ -115,6 +137,16 @@ def soft_prompt_for(data: TextDataset, intrinsic_dim: int, seed: int) -> SoftPro
     return SoftPrompt(start, intrinsic_dim, scale=scale, seed=seed)
 
 
+def text_api(name: str, data: TextDataset, **api_options) -> BlackBox:
+    """The black box called `name`, set up for a data set's classes (a verbaliser scores the
+    class names as label words after the data set's template)."""
+    if name == EMBEDDING:
+        return EmbeddingBlackBox(**api_options)
+    kind = load_language_model(name)[2]
+    template = verbaliser_template(data.template, kind)
+    return LanguageModelBlackBox(list(data.class_names), template, name, **api_options)
+
+
 def control_prompts(data: TextDataset, length: int, seed: int) -> dict[str, str]:
     """The three controls every result is reported beside."""
     random = random_words(shared_text_encoder().vocabulary, length, np.random.default_rng(seed))
@@ -124,14 +156,14 @@ def control_prompts(data: TextDataset, length: int, seed: int) -> dict[str, str]
 def run_text(
     experiment: TextExperiment,
     data: TextDataset | None = None,
-    api: EmbeddingBlackBox | None = None,
+    api: BlackBox | None = None,
 ) -> dict:
     """Run one experiment; return its settings, test accuracy, the controls' accuracies, the
     API calls and examples that training spent (and saved, when `api` caches), and the learned
     prompt where it has words."""
     data = data if data is not None else load_text(experiment.dataset)
-    api = api if api is not None else EmbeddingBlackBox()
-    evaluator = EmbeddingBlackBox()
+    api = api if api is not None else text_api(experiment.blackbox, data)
+    evaluator = text_api(experiment.blackbox, data)
     rng = np.random.default_rng(experiment.seed)
     index = per_class_indices(data.y_train, len(data.class_names), experiment.shots, rng)
     texts, labels = [data.train_texts[i] for i in index], data.y_train[index]
@@ -143,7 +175,7 @@ def run_text(
     step = experiment.step_size or STEP_SIZES[experiment.prompt]
 
     def accuracy_of_text(prompt: str) -> float:
-        logits = class_logits(evaluator, test_texts, classes, prompt)
+        logits = prompted_logits(evaluator, test_texts, classes, prompt)
         return float((logits.argmax(1) == test_labels).mean())
 
     controls = {

