@@ -82,7 +82,7 @@ SHARED = ("method", "clients", "rounds", "batch_size", "shots", "partition", "al
 SHARED += ("fraction_fit", "step_size", "seed")
 ONLY = {
     "vision": ("generator", "local_steps", "server_learning_rate"),
-    "text": ("prompt", "local_calls", "prompt_length", "candidates", "manual_prompt"),
+    "text": ("prompt", "blackbox", "local_calls", "prompt_length", "candidates", "manual_prompt"),
 }
 
 
@@ -96,7 +96,7 @@ def _run_text(args) -> dict:
             template = args.template or data.template
             manual = data.manual_prompt if args.manual_prompt is None else args.manual_prompt
             data = replace(data, template=check_template(template), manual_prompt=manual)
-    names = (*SHARED, "prompt", "local_calls", "prompt_length", "candidates")
+    names = (*SHARED, "prompt", "blackbox", "local_calls", "prompt_length", "candidates")
     return run_text(TextExperiment(dataset=data.name, **_given(args, names)), data)
 
 
@@ -177,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--method", choices=sorted(set(METHODS) | set(TEXT_METHODS)))
     run.add_argument("--generator", choices=GENERATORS, help="vision: the prompt generator")
     run.add_argument("--prompt", choices=PROMPTS, help="text: the prompt method")
+    run.add_argument(
+        "--blackbox",
+        help="text: minilm (embedding API, default), smollm2, or a Hugging Face name or folder",
+    )
     for name in ("clients", "rounds", "batch_size", "shots", "seed"):
         run.add_argument("--" + name.replace("_", "-"), type=int)
     run.add_argument("--local-steps", type=int, help="vision: SPSA-GC steps per round")

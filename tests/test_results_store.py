@@ -1,14 +1,11 @@
 """The resumable results store and the text table's summary arithmetic."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from fedbbpt_lite.results_store import ResultStore
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "text_table.py"
 
 
 def test_rows_survive_a_reopen_and_are_found_by_key(tmp_path):
@@ -47,10 +44,7 @@ def test_rows_without_the_key_fields_are_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def table():
-    spec = importlib.util.spec_from_file_location("text_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("text_table")
 
 
 def test_the_text_table_compares_the_best_federated_method_with_the_best_control(table, capsys):

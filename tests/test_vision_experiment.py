@@ -158,7 +158,7 @@ def test_few_shot_pool_raises_when_a_class_is_too_small():
     )
     x, y = few_shot_pool(data, 2, np.random.default_rng(0))
     assert sorted(y.tolist()) == [0, 0, 1, 1]
-    with pytest.raises(ValueError, match="class 1 has 2 pool images, fewer than shots=3"):
+    with pytest.raises(ValueError, match="class 1 has 2 pool examples, fewer than shots=3"):
         few_shot_pool(data, 3, np.random.default_rng(0))
 
 

@@ -1,22 +1,16 @@
 """The results-table script: it resumes from its JSON-lines file and summarises what the
 issue's targets name (share of the white-box gap, differences to centralised and local-only)."""
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "vision_table.py"
+from conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def table():
-    spec = importlib.util.spec_from_file_location("vision_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("vision_table")
 
 
 def _row(dataset, method, partition, seed, accuracy):

@@ -41,7 +41,7 @@ from ..federated import Context, FedAvg, partition, run_simulation
 from ..policy_gradient import BDPLConfig, best_prompt
 from ..prompts.discrete import candidate_vocabulary, prompt_text, random_words
 from ..prompts.soft import SoftPrompt
-from ..validation import check_choice, check_count, check_real
+from ..validation import check_choice, check_count, check_run_settings
 from .text import label_embeddings, prompted_logits, soft_class_logits
 from .text_clients import DiscretePromptClient, ProbeClient, SoftPromptClient, probe_logits
 
@@ -97,13 +97,7 @@ class TextExperiment:
             check_count(name, getattr(self, name))
         for name in ("candidates", "samples", "popsize", "intrinsic_dim"):
             check_count(name, getattr(self, name), minimum=2)
-        check_real("alpha", self.alpha, positive=True)
-        check_real("fraction_fit", self.fraction_fit, positive=True)
-        if self.fraction_fit > 1:
-            raise ValueError(f"fraction_fit must be in (0, 1], got {self.fraction_fit}")
-        if self.step_size is not None:
-            check_real("step_size", self.step_size, positive=True)
-        check_count("seed", self.seed, minimum=0)
+        check_run_settings(self)
 
     @property
     def calls(self) -> int:

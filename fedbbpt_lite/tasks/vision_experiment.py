@@ -23,7 +23,7 @@ from ..datasets.few_shot import per_class_indices
 from ..datasets.registry import VisionDataset, load_vision
 from ..federated import Context, FedAvg, partition, run_simulation
 from ..prompts import Coordinator, GridPrompt, PaddingPrompt
-from ..validation import check_choice, check_count, check_real
+from ..validation import check_choice, check_count, check_real, check_run_settings
 from .vision import client_accuracy, predict
 from .vision_client import PromptClient
 from .whitebox import tune_whitebox
@@ -60,14 +60,8 @@ class VisionExperiment:
         check_choice("partition", self.partition, partition.SCHEMES)
         for name in ("clients", "rounds", "local_steps", "batch_size", "shots"):
             check_count(name, getattr(self, name))
-        check_real("alpha", self.alpha, positive=True)
-        check_real("fraction_fit", self.fraction_fit, positive=True)
-        if self.fraction_fit > 1:
-            raise ValueError(f"fraction_fit must be in (0, 1], got {self.fraction_fit}")
+        check_run_settings(self)
         check_real("server_learning_rate", self.server_learning_rate, positive=True)
-        if self.step_size is not None:
-            check_real("step_size", self.step_size, positive=True)
-        check_count("seed", self.seed, minimum=0)
 
     @property
     def steps(self) -> int:
