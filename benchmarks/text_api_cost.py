@@ -18,15 +18,15 @@ import time
 
 from fedbbpt_lite.blackbox.language_model import smollm2_folder
 from fedbbpt_lite.datasets.text import load_text
-from fedbbpt_lite.tasks.text import text_accuracy
+from fedbbpt_lite.tasks.text import prompted_logits, text_accuracy
 from fedbbpt_lite.tasks.text_experiment import TextExperiment, control_prompts, run_text, text_api
 
 
-def per_example_seconds(api, texts: list[str], prompt: str, batch: int) -> float:
-    """Seconds per text of one pass over texts in calls of `batch`."""
+def per_example_seconds(api, texts: list[str], classes, prompt: str, batch: int) -> float:
+    """Seconds per text of one pass over texts in calls of `batch`, scoring every class."""
     start = time.perf_counter()
     for first in range(0, len(texts), batch):
-        api.query(texts[first : first + batch], prompt)
+        prompted_logits(api, texts[first : first + batch], classes, prompt)
     return (time.perf_counter() - start) / len(texts)
 
 
@@ -44,12 +44,12 @@ def main() -> None:
     apis = {name: text_api(name, news) for name in ("minilm", "smollm2")}
     texts = list(news.test_texts[: args.texts])
     for api in apis.values():  # warm up (first calls allocate)
-        api.query(texts[: args.batch], news.manual_prompt)
+        prompted_logits(api, texts[: args.batch], news.prompts, news.manual_prompt)
     times = {name: [] for name in apis}
     for repeat in range(args.repeats):
         prompt = f"{news.manual_prompt} {repeat}"  # a new prompt: no encoder-side reuse
         for name, api in apis.items():
-            times[name].append(per_example_seconds(api, texts, prompt, args.batch))
+            times[name].append(per_example_seconds(api, texts, news.prompts, prompt, args.batch))
     median = {name: statistics.median(values) for name, values in times.items()}
     print(f"\nper-example cost, {args.texts} news texts (64 words), calls of {args.batch}:")
     for name, value in median.items():

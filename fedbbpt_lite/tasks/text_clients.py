@@ -13,6 +13,8 @@ of the client's own texts, and returns the parameters, its number of texts and w
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import numpy as np
 
 from .. import zo
@@ -63,9 +65,9 @@ class _TextClient(Client):
             )
         return self.local_calls // calls_per_step
 
+    @abstractmethod
     def _train(self, parameters: list[np.ndarray], rng) -> tuple[list[np.ndarray], float]:
         """Local training from the server's parameters: (new parameters, mean training loss)."""
-        raise NotImplementedError
 
     def fit(self, parameters, config):
         rng = np.random.default_rng(config["seed"])
