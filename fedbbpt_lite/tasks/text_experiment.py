@@ -42,7 +42,7 @@ from ..policy_gradient import BDPLConfig, best_prompt
 from ..prompts.discrete import candidate_vocabulary, prompt_text, random_words
 from ..prompts.soft import SoftPrompt
 from ..validation import check_choice, check_count, check_run_settings
-from .text import label_embeddings, prompted_logits, soft_class_logits
+from .text import label_embeddings, soft_class_logits, text_accuracy
 from .text_clients import DiscretePromptClient, ProbeClient, SoftPromptClient, probe_logits
 
 METHODS = ("fedbbpt", "centralized", "local_only")
@@ -169,8 +169,7 @@ def run_text(
     step = experiment.step_size or STEP_SIZES[experiment.prompt]
 
     def accuracy_of_text(prompt: str) -> float:
-        logits = prompted_logits(evaluator, test_texts, classes, prompt)
-        return float((logits.argmax(1) == test_labels).mean())
+        return text_accuracy(evaluator, test_texts, test_labels, classes, prompt)
 
     controls = {
         name: round(accuracy_of_text(prompt), 4)
@@ -198,6 +197,7 @@ def run_text(
             else zo.SPSAGCConfig(a=step)
         )
         options, client_class = {"prompt": soft, "optimiser": optimiser}, SoftPromptClient
+        class_embeddings = label_embeddings(evaluator, classes)  # once, for every evaluation
 
     def client(context: Context, idx: np.ndarray, local_calls: int):
         return client_class(
@@ -220,9 +220,7 @@ def run_text(
             logits = probe_logits(parameters, evaluator.query(test_texts))
         else:
             soft_prompt = options["prompt"].embeddings(parameters[0])
-            logits = soft_class_logits(
-                evaluator, test_texts, label_embeddings(evaluator, classes), soft_prompt
-            )
+            logits = soft_class_logits(evaluator, test_texts, class_embeddings, soft_prompt)
         return float((logits.argmax(1) == test_labels).mean()), ""
 
     calls, examples = api.meter.calls, api.meter.examples
