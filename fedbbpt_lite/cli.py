@@ -17,6 +17,7 @@ from .datasets.text import (
     text_dataset_names,
 )
 from .federated.partition import SCHEMES
+from .sweep import PRESETS, markdown_table, run_sweep, summarise
 from .tasks.text import text_accuracy
 from .tasks.text_experiment import METHODS as TEXT_METHODS
 from .tasks.text_experiment import PROMPTS, TextExperiment, run_text
@@ -141,6 +142,13 @@ def _run(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    frame = run_sweep(args.spec or args.preset, args.out, progress=not args.quiet)
+    print(f"{len(frame)} runs stored; summary, table and figures in {args.out}/")
+    print(markdown_table(summarise(frame)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -198,6 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--server-lr", dest="server_learning_rate", type=float)
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(handler=_run)
+
+    sweep = sub.add_parser(
+        "sweep", help="run a benchmark sweep, resumable (see fedbbpt_lite.sweep)"
+    )
+    grid = sweep.add_mutually_exclusive_group()
+    grid.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    grid.add_argument("--spec", metavar="FILE", help="a .yaml or .json spec of SweepSpec fields")
+    sweep.add_argument("--out", required=True, help="folder of the results store and report")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=_sweep)
     return parser
 
 

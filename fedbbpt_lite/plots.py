@@ -155,3 +155,37 @@ def plot_client_spread(client_accuracies: dict[str, list[float]], title: str = "
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_sweep_accuracy(table: pd.DataFrame, title: str = ""):
+    """A sweep summary (fedbbpt_lite.sweep.summarise) as grouped bars: for each data set, the
+    mean test accuracy and its spread over seeds of every method, variant, setting and client
+    count; a black line marks the data set's zero-shot accuracy."""
+    labels = table[["method", "variant", "setting", "clients"]].astype(str).agg(" ".join, axis=1)
+    series = list(dict.fromkeys(labels))
+    datasets = list(dict.fromkeys(table["dataset"]))
+    height = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(8, 1 + len(datasets) * (0.2 * len(series) + 0.2)))
+    colours = plt.get_cmap("tab20")
+    for k, name in enumerate(series):
+        rows = table[labels == name]
+        where = [datasets.index(d) + k * height for d in rows["dataset"]]
+        ax.barh(
+            where,
+            rows["accuracy_mean"],
+            height,
+            xerr=rows["accuracy_std"],
+            color=colours(k % 20),
+            label=name,
+        )
+    for i, dataset in enumerate(datasets):
+        zero_shot = table.loc[table["dataset"] == dataset, "zero_shot"].mean()
+        ax.vlines(zero_shot, i - height / 2, i + 0.8 - height / 2, color="black", linewidth=1.5)
+    ax.set_yticks(np.arange(len(datasets)) + 0.4 - height / 2, datasets)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("test accuracy (black line: zero-shot)")
+    ax.set_title(title)
+    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()
+    return fig

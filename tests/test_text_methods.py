@@ -205,6 +205,9 @@ def test_a_short_federated_run_is_reproducible_from_its_seed(bbc, prompt):
     assert set(first["controls"]) == {"empty", "manual", "random"}
     assert first["zero_shot_accuracy"] == first["controls"]["manual"]
     assert 0 <= first["accuracy"] <= 1 and len(first["train_loss"]) == SMALL["rounds"]
+    per_round = first["accuracy_per_round"]  # round 0 is the starting prompt
+    assert len(per_round) == SMALL["rounds"] + 1 and per_round[-1] == first["accuracy"]
+    assert len(first["client_accuracy"]) == SMALL["clients"]
     if prompt == "probe":
         assert first["api_calls"] == 1 + SMALL["clients"]
     else:
@@ -220,6 +223,7 @@ def test_baselines_spend_the_same_budget(bbc, method):
     result = run_text(experiment, bbc)
     assert result["api_calls"] == experiment.calls
     assert len(result["learned_prompts"]) == (1 if method == "centralized" else 2)
+    assert result["accuracy_per_round"] == [] and len(result["client_accuracy"]) == 2
 
 
 @pytest.mark.parametrize(

@@ -42,8 +42,9 @@ from ..policy_gradient import BDPLConfig, best_prompt
 from ..prompts.discrete import candidate_vocabulary, prompt_text, random_words
 from ..prompts.soft import SoftPrompt
 from ..validation import check_choice, check_count, check_run_settings
-from .text import label_embeddings, soft_class_logits, text_accuracy
+from .text import label_embeddings, prompted_logits, soft_class_logits, text_accuracy
 from .text_clients import DiscretePromptClient, ProbeClient, SoftPromptClient, probe_logits
+from .vision import client_accuracy
 
 METHODS = ("fedbbpt", "centralized", "local_only")
 PROMPTS = ("bdpl", "soft_cma", "soft_spsa", "probe")
@@ -151,13 +152,17 @@ def run_text(
     experiment: TextExperiment,
     data: TextDataset | None = None,
     api: BlackBox | None = None,
+    evaluator: BlackBox | None = None,
 ) -> dict:
-    """Run one experiment; return its settings, test accuracy, the controls' accuracies, the
-    API calls and examples that training spent (and saved, when `api` caches), and the learned
-    prompt where it has words."""
+    """Run one experiment; return its settings, test accuracy (after every round too, when
+    federated), each client's accuracy on its own label mix, the controls' accuracies, the API
+    calls and examples that training spent (and saved, when `api` caches), and the learned
+    prompt where it has words. `evaluator` scores the test set unbilled (a caching one can be
+    shared by runs on the same data, as a sweep does)."""
     data = data if data is not None else load_text(experiment.dataset)
     api = api if api is not None else text_api(experiment.blackbox, data)
-    evaluator = text_api(experiment.blackbox, data)
+    if evaluator is None:  # caching: the final score repeats the last round's
+        evaluator = text_api(experiment.blackbox, data, cache=True)
     rng = np.random.default_rng(experiment.seed)
     index = per_class_indices(data.y_train, len(data.class_names), experiment.shots, rng)
     texts, labels = [data.train_texts[i] for i in index], data.y_train[index]
@@ -168,11 +173,8 @@ def run_text(
     classes = data.prompts
     step = experiment.step_size or STEP_SIZES[experiment.prompt]
 
-    def accuracy_of_text(prompt: str) -> float:
-        return text_accuracy(evaluator, test_texts, test_labels, classes, prompt)
-
     controls = {
-        name: round(accuracy_of_text(prompt), 4)
+        name: round(text_accuracy(evaluator, test_texts, test_labels, classes, prompt), 4)
         for name, prompt in control_prompts(data, experiment.prompt_length, experiment.seed).items()
     }
 
@@ -211,22 +213,31 @@ def run_text(
             **options,
         )
 
-    def evaluate(parameters) -> tuple[float, str]:
-        """Test accuracy of tuned parameters, and the prompt's words where it has any."""
+    def predict(parameters) -> tuple[np.ndarray, str]:
+        """Test predictions of tuned parameters, and the prompt's words where it has any."""
+        words = ""
         if kind == "bdpl":
             words = prompt_text(options["candidates"], best_prompt(parameters[0]))
-            return accuracy_of_text(words), words
-        if kind == "probe":
+            logits = prompted_logits(evaluator, test_texts, classes, words)
+        elif kind == "probe":
             logits = probe_logits(parameters, evaluator.query(test_texts))
         else:
             soft_prompt = options["prompt"].embeddings(parameters[0])
             logits = soft_class_logits(evaluator, test_texts, class_embeddings, soft_prompt)
-        return float((logits.argmax(1) == test_labels).mean()), ""
+        return logits.argmax(1), words
+
+    def accuracy(predicted: np.ndarray) -> float:
+        return float((predicted == test_labels).mean())
 
     calls, examples = api.meter.calls, api.meter.examples
     saved_calls, saved_examples = api.meter.saved_calls, api.meter.saved_examples
+    per_round: list[float] = []
     if experiment.method == "fedbbpt":
-        strategy = FedAvg(fraction_fit=experiment.fraction_fit)
+
+        def evaluate(_round: int, parameters) -> dict:
+            return {"accuracy": accuracy(predict(parameters)[0])}
+
+        strategy = FedAvg(fraction_fit=experiment.fraction_fit, evaluate_fn=evaluate)
         history = run_simulation(
             lambda context: client(context, parts[context.client_id], experiment.local_calls),
             experiment.clients,
@@ -234,8 +245,10 @@ def run_text(
             experiment.rounds,
             seed=experiment.seed,
         )
-        scored = [evaluate(history.parameters)]
-        train_loss = history.to_dataframe()["train_loss"].round(4).tolist()
+        scored = [predict(history.parameters)]
+        rounds = history.to_dataframe()
+        train_loss = rounds["train_loss"].iloc[1:].round(4).tolist()  # round 0 only evaluates
+        per_round = rounds["accuracy"].round(4).tolist()
     else:
         groups = [np.arange(len(labels))] if experiment.method == "centralized" else parts
         share = experiment.calls // len(groups)
@@ -244,12 +257,14 @@ def run_text(
             tuner = client(Context(number), idx, share)
             seed = int(rng.integers(2**31))
             parameters, _, metrics = tuner.fit(tuner.get_parameters({}), {"seed": seed})
-            scored.append(evaluate(parameters))
+            scored.append(predict(parameters))
             train_loss.append(round(metrics["train_loss"], 4))
+    # One model for every client, except local-only where each client keeps its own.
+    owned = scored if experiment.method == "local_only" else scored * len(parts)
     return {
         "task": "text",
         **asdict(experiment),
-        "accuracy": round(float(np.mean([accuracy for accuracy, _ in scored])), 4),
+        "accuracy": round(float(np.mean([accuracy(predicted) for predicted, _ in scored])), 4),
         "zero_shot_accuracy": controls["manual"],
         "controls": controls,
         "api_calls": api.meter.calls - calls,
@@ -257,5 +272,10 @@ def run_text(
         "saved_calls": api.meter.saved_calls - saved_calls,
         "saved_examples": api.meter.saved_examples - saved_examples,
         "train_loss": train_loss,
+        "accuracy_per_round": per_round,
+        "client_accuracy": [
+            round(client_accuracy(predicted, test_labels, labels[idx], len(classes)), 4)
+            for (predicted, _), idx in zip(owned, parts, strict=True)
+        ],
         "learned_prompts": [words for _, words in scored],
     }

@@ -1,0 +1,317 @@
+"""The benchmark sweep: every combination of a spec's data sets, methods, partitions, client
+counts and seeds, run one at a time into a resumable store, then summarised.
+
+A spec is a preset (PRESETS: "quick", "full") or a YAML or JSON file with SweepSpec's fields.
+Each finished run is one line of OUT/runs.jsonl (fedbbpt_lite.results_store), keyed by a digest
+of all its settings: the same command run again skips every finished run, and a sweep killed
+at any point loses at most the run in flight. write_report leaves summary.csv, summary.md and
+one PNG figure per task beside the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import yaml
+
+from .blackbox.miniclip import MiniCLIPBlackBox
+from .datasets.registry import dataset_names, load_vision
+from .datasets.text import load_text, text_dataset_names
+from .federated.partition import SCHEMES
+from .plots import plot_sweep_accuracy
+from .results_store import ResultStore, read_rows
+from .tasks import text_experiment, vision_experiment
+from .tasks.text_experiment import TextExperiment, run_text, text_api
+from .tasks.vision_experiment import VisionExperiment, run_vision
+from .validation import check_choice, check_count, check_real
+
+RUNS_FILE = "runs.jsonl"
+# Methods that pool or ignore the clients' data run once, on the IID split.
+PARTITION_FREE = ("zero_shot", "centralized", "whitebox")
+AXES = ("dataset", "method", "generator", "prompt", "partition", "alpha", "clients", "seed")
+GROUP = ("task", "dataset", "method", "variant", "setting", "clients")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """The grid of a sweep. Methods apply to the tasks that have them (whitebox and zero_shot
+    to vision; text results carry their zero-shot controls); generators are vision's, prompts
+    text's. `vision` and `text` hold any other experiment settings (e.g. rounds)."""
+
+    datasets: tuple[str, ...]
+    methods: tuple[str, ...] = vision_experiment.METHODS
+    generators: tuple[str, ...] = ("grid",)
+    prompts: tuple[str, ...] = ("bdpl",)
+    partitions: tuple[str, ...] = ("iid", "dirichlet")
+    alphas: tuple[float, ...] = (0.5,)
+    clients: tuple[int, ...] = (5,)
+    seeds: tuple[int, ...] = (0,)
+    vision: dict = field(default_factory=dict)
+    text: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for axis in ("datasets", "methods", "generators", "prompts", "partitions", "alphas"):
+            _as_tuple(self, axis)
+        for axis in ("clients", "seeds"):
+            _as_tuple(self, axis)
+        known = dataset_names() + text_dataset_names()
+        for name in self.datasets:
+            check_choice("datasets", name, tuple(known))
+        methods = tuple(dict.fromkeys(vision_experiment.METHODS + text_experiment.METHODS))
+        for name in self.methods:
+            check_choice("methods", name, methods)
+        for name in self.generators:
+            check_choice("generators", name, vision_experiment.GENERATORS)
+        for name in self.prompts:
+            check_choice("prompts", name, text_experiment.PROMPTS)
+        for name in self.partitions:
+            check_choice("partitions", name, SCHEMES)
+        for alpha in self.alphas:
+            check_real("alphas", alpha, positive=True)
+        for count in self.clients:
+            check_count("clients", count)
+        for seed in self.seeds:
+            check_count("seeds", seed, minimum=0)
+        for task, settings in (("vision", self.vision), ("text", self.text)):
+            if not isinstance(settings, dict):
+                raise TypeError(f"{task} must be a mapping of experiment settings")
+            allowed = {f.name for f in fields(EXPERIMENTS[task])} - set(AXES)
+            for name in settings:
+                if name not in allowed:
+                    raise ValueError(
+                        f"{task} setting {name!r} is not one of {', '.join(sorted(allowed))} "
+                        "(data sets, methods, partitions, alphas, clients and seeds are axes)"
+                    )
+        if not experiments(self):
+            raise ValueError("the spec's methods apply to none of its data sets' tasks")
+
+
+EXPERIMENTS = {"vision": VisionExperiment, "text": TextExperiment}
+
+
+def _as_tuple(spec: SweepSpec, axis: str) -> None:
+    """Store an axis as a tuple (a spec file or a caller may give a list)."""
+    values = getattr(spec, axis)
+    if not isinstance(values, list | tuple) or not values:
+        raise ValueError(f"{axis} must be a non-empty list, got {values!r}")
+    object.__setattr__(spec, axis, tuple(values))
+
+
+def task_of(dataset: str) -> str:
+    """ "vision" or "text", by the committed data set's name."""
+    return "text" if dataset in text_dataset_names() else "vision"
+
+
+def load_spec(source) -> SweepSpec:
+    """A preset by name, or a spec from a .yaml/.yml/.json file with SweepSpec's fields."""
+    if isinstance(source, SweepSpec):
+        return source
+    if isinstance(source, str) and source in PRESETS:
+        return PRESETS[source]
+    path = Path(source)
+    if not path.is_file():
+        raise ValueError(
+            f"spec must be a preset ({', '.join(PRESETS)}) or a spec file; got {source!r}"
+        )
+    if path.suffix not in (".yaml", ".yml", ".json"):
+        raise ValueError(f"spec file {path} must end in .yaml, .yml or .json")
+    try:
+        text = path.read_text()
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
+        raise ValueError(f"spec file {path} does not parse: {error}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"spec file {path} must hold a mapping of SweepSpec fields")
+    names = {f.name for f in fields(SweepSpec)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        raise ValueError(f"spec file {path}: unknown fields {unknown}; known: {sorted(names)}")
+    if "datasets" not in raw:
+        raise ValueError(f"spec file {path} must list datasets")
+    return SweepSpec(**raw)
+
+
+def experiments(spec: SweepSpec) -> list[VisionExperiment | TextExperiment]:
+    """The spec's runs, seed by seed (so a partial sweep covers every data set early), each once."""
+    runs: dict[str, VisionExperiment | TextExperiment] = {}
+    for seed in spec.seeds:
+        for dataset in spec.datasets:
+            task = task_of(dataset)
+            methods = vision_experiment.METHODS if task == "vision" else text_experiment.METHODS
+            variants = spec.generators if task == "vision" else spec.prompts
+            kind = "generator" if task == "vision" else "prompt"
+            settings = spec.vision if task == "vision" else spec.text
+            for method in (m for m in spec.methods if m in methods):
+                for variant, clients, (partition, alpha) in _product(
+                    variants, spec.clients, _splits(spec, method)
+                ):
+                    experiment = EXPERIMENTS[task](
+                        dataset=dataset,
+                        method=method,
+                        clients=clients,
+                        partition=partition,
+                        seed=seed,
+                        **{kind: variant},
+                        **({"alpha": alpha} if alpha is not None else {}),
+                        **settings,
+                    )
+                    runs.setdefault(run_id(experiment), experiment)
+    return list(runs.values())
+
+
+def _splits(spec: SweepSpec, method: str) -> list[tuple[str, float | None]]:
+    """(partition, alpha) pairs for a method: Dirichlet once per alpha, IID once."""
+    if method in PARTITION_FREE:
+        return [("iid", None)]
+    return [(p, a) for p in spec.partitions for a in (spec.alphas if p == "dirichlet" else [None])]
+
+
+def _product(*axes):
+    if not axes:
+        yield ()
+        return
+    for value in axes[0]:
+        for rest in _product(*axes[1:]):
+            yield (value, *rest)
+
+
+def run_id(experiment: VisionExperiment | TextExperiment) -> str:
+    """A digest of every setting of a run: the store's key."""
+    task = "text" if isinstance(experiment, TextExperiment) else "vision"
+    settings = json.dumps({"task": task, **asdict(experiment)}, sort_keys=True)
+    return hashlib.sha256(settings.encode()).hexdigest()[:16]
+
+
+def describe(experiment: VisionExperiment | TextExperiment) -> str:
+    """A short name of a run for progress lines."""
+    variant = getattr(experiment, "generator", None) or experiment.prompt
+    split = experiment.partition + (
+        f"({experiment.alpha:g})" if experiment.partition == "dirichlet" else ""
+    )
+    return f"{experiment.dataset} {experiment.method} {variant} {split} seed {experiment.seed}"
+
+
+def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
+    """Run every unfinished run of `spec` (a SweepSpec, preset name or spec file), appending
+    each to OUT/runs.jsonl as it ends; then write the report. Returns every stored run."""
+    from tqdm.auto import tqdm
+
+    spec, out = load_spec(spec), Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out must be a folder, got the file {out}")
+    store = ResultStore(out / RUNS_FILE, ("run_id",))
+    planned = experiments(spec)
+    todo = [e for e in planned if (run_id(e),) not in store]
+    if progress:
+        finished = len(planned) - len(todo)
+        print(f"sweep: {len(planned)} runs, {finished} already finished in {store.path}")
+    data, evaluators = {}, {}
+    with tqdm(
+        total=len(planned), initial=len(planned) - len(todo), disable=not progress, unit="run"
+    ) as bar:
+        for experiment in todo:
+            bar.set_postfix_str(describe(experiment))
+            began = time.time()
+            if experiment.dataset not in data:
+                load = load_text if isinstance(experiment, TextExperiment) else load_vision
+                data[experiment.dataset] = load(experiment.dataset)
+            dataset = data[experiment.dataset]
+            if isinstance(experiment, TextExperiment):
+                key = (experiment.dataset, experiment.blackbox)
+                if key not in evaluators:  # unbilled; shared so the controls are scored once
+                    evaluators[key] = text_api(experiment.blackbox, dataset, cache=True)
+                api = text_api(experiment.blackbox, dataset, cache=True)
+                result = run_text(experiment, dataset, api, evaluators[key])
+            else:
+                result = run_vision(experiment, dataset, MiniCLIPBlackBox())
+            seconds = round(time.time() - began, 2)
+            store.append({"run_id": run_id(experiment), **result, "seconds": seconds})
+            bar.update()
+    write_report(out)
+    return load_results(out)
+
+
+def load_results(out) -> pd.DataFrame:
+    """Every stored run of a sweep folder (or runs file), one row each, with `variant` (the
+    generator or prompt method) and `setting` (iid, or dirichlet(alpha)) for grouping."""
+    path = Path(out)
+    path = path / RUNS_FILE if path.is_dir() else path
+    if not path.exists():
+        raise ValueError(f"no sweep results at {path}: run `fedbbpt-lite sweep` first")
+    frame = pd.DataFrame(read_rows(path))
+    if frame.empty:
+        raise ValueError(f"{path} holds no finished runs")
+    variant = {"vision": "generator", "text": "prompt"}
+    frame["variant"] = [row[variant[row["task"]]] for _, row in frame.iterrows()]
+    frame["setting"] = [
+        f"dirichlet({a:g})" if p == "dirichlet" else p
+        for p, a in zip(frame["partition"], frame["alpha"], strict=True)
+    ]
+    return frame
+
+
+def summarise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation of test accuracy over seeds for each task, data set,
+    method, variant, setting and client count, with the zero-shot reference and API calls."""
+    grouped = frame.groupby(list(GROUP), sort=True)
+    table = grouped.agg(
+        accuracy_mean=("accuracy", "mean"),
+        accuracy_std=("accuracy", lambda a: float(np.std(a))),
+        zero_shot=("zero_shot_accuracy", "mean"),
+        api_calls=("api_calls", "mean"),
+        seeds=("seed", "nunique"),
+        seconds=("seconds", "sum"),
+    )
+    return table.reset_index().round(4)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A pandas table as a GitHub Markdown table."""
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    for row in table.itertuples(index=False):
+        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out) -> list[Path]:
+    """summary.csv, summary.md and accuracy_<task>.png in the sweep folder; returns the paths."""
+    out = Path(out)
+    frame = load_results(out)
+    table = summarise(frame)
+    written = [out / "summary.csv", out / "summary.md"]
+    table.to_csv(written[0], index=False)
+    written[1].write_text(markdown_table(table))
+    for task in sorted(table["task"].unique()):
+        figure = plot_sweep_accuracy(table[table["task"] == task], title=f"{task}: test accuracy")
+        figure.savefig(out / f"accuracy_{task}.png", dpi=110)
+        written.append(out / f"accuracy_{task}.png")
+        plt.close(figure)
+    return written
+
+
+PRESETS = {
+    # Every offline data set with every method at a small budget: `make demo`, one seed.
+    "quick": SweepSpec(
+        datasets=tuple(dataset_names() + text_dataset_names()),
+        prompts=text_experiment.PROMPTS,
+        vision={"rounds": 4, "local_steps": 2},
+        text={"rounds": 2, "local_calls": 10},
+    ),
+    # The tables' budgets on every data set, every generator and prompt method, three seeds.
+    "full": SweepSpec(
+        datasets=tuple(dataset_names() + text_dataset_names()),
+        generators=vision_experiment.GENERATORS,
+        prompts=text_experiment.PROMPTS,
+        alphas=(0.1, 0.5, 1.0),
+        clients=(5, 10),
+        seeds=(0, 1, 2),
+    ),
+}
