@@ -19,8 +19,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# The main job: the quick benchmark sweep (resumable: rerun to finish an interrupted one).
 demo: install
-	$(PY) scripts/run_lessons.py --report build/demo_report.md
+	$(VENV)/bin/fedbbpt-lite sweep --preset quick --out results
 
 test: lint unit nbval
 

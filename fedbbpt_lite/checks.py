@@ -6,13 +6,17 @@ any correct solution passes.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+import pandas as pd
 
 from .blackbox.base import TransientAPIError
 from .blackbox.meter import Budget, BudgetExceededError
 from .blackbox.toy import ToyBlackBox, ToyFunction
 from .datasets.registry import load_vision
 from .policy_gradient import policy_gradient, sample_prompts
+from .sweep import SweepSpec, experiments, run_id
 from .tasks.vision import accuracy, client_accuracy
 
 
@@ -331,3 +335,59 @@ def check_gain_over_controls(gain_over_controls) -> None:
     name, gain = gain_over_controls([0.75], {"empty": [0.79], "random": [0.7]})
     _expect(name == "empty" and np.isclose(gain, -0.04), "a tuned prompt can lose: gain < 0")
     _passed("gain_over_controls")
+
+
+# ---------------------------------------------------------------- lesson 06
+
+
+def check_accuracy_of(accuracy_of) -> None:
+    """accuracy_of(table, dataset, method, setting) -> accuracy_mean of that row of a sweep
+    summary (one variant and client count per data set, as in the quick preset's vision part)."""
+    rows = [
+        ("mnist", "fedbbpt", "iid", 0.81),
+        ("mnist", "fedbbpt", "dirichlet(0.5)", 0.77),
+        ("mnist", "local_only", "dirichlet(0.5)", 0.70),
+        ("fashion_mnist", "fedbbpt", "iid", 0.66),
+    ]
+    table = pd.DataFrame(
+        [
+            {"task": "vision", "dataset": d, "method": m, "variant": "grid", "setting": s}
+            | {"clients": 5, "accuracy_mean": a, "accuracy_std": 0.01, "seeds": 3}
+            for d, m, s, a in rows
+        ]
+    )
+    for dataset, method, setting, want in rows:
+        got = accuracy_of(table, dataset, method, setting)
+        _expect(
+            isinstance(got, numbers.Real) and not isinstance(got, bool),
+            "return one number (a float), not a table row or a Series: try float(...)",
+        )
+        _expect(
+            np.isclose(got, want),
+            f"for {dataset}, {method}, {setting} the table's accuracy_mean is {want}: "
+            "filter on all three columns",
+        )
+    _passed("accuracy_of")
+
+
+def check_add_dataset(add_dataset) -> None:
+    """add_dataset(spec, name) -> the same sweep spec with one more data set."""
+    spec = SweepSpec(datasets=("mnist",), methods=("zero_shot", "fedbbpt"), seeds=(0, 1))
+    bigger = add_dataset(spec, "fashion_mnist")
+    _expect(isinstance(bigger, SweepSpec), "return a SweepSpec (dataclasses.replace makes one)")
+    _expect(spec.datasets == ("mnist",), "leave the spec you were given unchanged")
+    _expect(
+        list(bigger.datasets) == ["mnist", "fashion_mnist"],
+        "keep the data sets already there and put the new one after them",
+    )
+    old = {run_id(e) for e in experiments(spec)}
+    new = [e for e in experiments(bigger) if run_id(e) not in old]
+    _expect(
+        old <= {run_id(e) for e in experiments(bigger)} and new,
+        "change only the data sets: every other field stays, so no finished run is redone",
+    )
+    _expect(
+        {e.dataset for e in new} == {"fashion_mnist"},
+        "the new runs should all be on the added data set",
+    )
+    _passed("add_dataset")

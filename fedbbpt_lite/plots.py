@@ -145,16 +145,21 @@ def plot_accuracy_curves(runs: dict[str, dict], references: dict[str, float] | N
 def plot_client_spread(client_accuracies: dict[str, list[float]], title: str = ""):
     """One dot per client and a bar at the mean, for each named method."""
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    _draw_spread(ax, client_accuracies)
+    ax.set_xticks(range(len(client_accuracies)), list(client_accuracies))
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_spread(ax, client_accuracies: dict[str, list[float]]) -> None:
+    """Dots per client and a bar at each group's mean, on accuracy axes from 0 to 1."""
     for position, values in enumerate(client_accuracies.values()):
         jitter = np.linspace(-0.15, 0.15, len(values))
         ax.scatter(position + jitter, values, s=18, alpha=0.8)
         ax.hlines(np.mean(values), position - 0.3, position + 0.3, color="black")
-    ax.set_xticks(range(len(client_accuracies)), list(client_accuracies))
     ax.set_ylabel("accuracy on the client's label mix")
     ax.set_ylim(0, 1)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
 
 
 def plot_sweep_accuracy(table: pd.DataFrame, title: str = ""):
@@ -187,5 +192,36 @@ def plot_sweep_accuracy(table: pd.DataFrame, title: str = ""):
     ax.set_xlabel("test accuracy (black line: zero-shot)")
     ax.set_title(title)
     ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_sweep_runs(runs: pd.DataFrame, title: str = ""):
+    """Stored sweep runs (rows of fedbbpt_lite.sweep.load_results) in three panels: test
+    accuracy against the round and against API calls spent (a run without per-round scores
+    is one point at its whole budget), and each client's accuracy on its own label mix."""
+    if runs.empty:
+        raise ValueError("no runs to plot: the selection matched none")
+    fig, (by_round, by_calls, spread) = plt.subplots(1, 3, figsize=(13, 3.6))
+    clients: dict[str, list[float]] = {}
+    for number, run in enumerate(runs.itertuples(index=False)):
+        label = f"{run.method} {run.variant} seed {run.seed}"
+        colour = plt.get_cmap("tab10")(number % 10)
+        per_round = list(run.accuracy_per_round) or [run.accuracy]
+        rounds = np.arange(len(per_round)) if len(per_round) > 1 else np.array([run.rounds])
+        calls = rounds * run.api_calls / run.rounds
+        style = {"marker": "." if len(per_round) > 1 else "s", "color": colour, "label": label}
+        by_round.plot(rounds, per_round, **style)
+        by_calls.plot(calls, per_round, **style)
+        clients[label] = list(run.client_accuracy)
+    for ax in (by_round, by_calls):
+        ax.axhline(runs["zero_shot_accuracy"].mean(), color="grey", linestyle="--", linewidth=1)
+        ax.set_ylabel("test accuracy (dashed: zero-shot)")
+    by_round.set_xlabel("round")
+    by_calls.set_xlabel("API calls spent")
+    by_round.legend(fontsize=7)
+    _draw_spread(spread, clients)
+    spread.set_xticks(range(len(clients)), list(clients), rotation=30, ha="right", fontsize=7)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

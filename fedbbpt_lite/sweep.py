@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -36,14 +36,15 @@ RUNS_FILE = "runs.jsonl"
 # Methods that pool or ignore the clients' data run once, on the IID split.
 PARTITION_FREE = ("zero_shot", "centralized", "whitebox")
 AXES = ("dataset", "method", "generator", "prompt", "partition", "alpha", "clients", "seed")
-GROUP = ("task", "dataset", "method", "variant", "setting", "clients")
+GROUP = ("task", "dataset", "method", "variant", "setting", "clients", "test_every")
 
 
 @dataclass(frozen=True)
 class SweepSpec:
     """The grid of a sweep. Methods apply to the tasks that have them (whitebox and zero_shot
     to vision; text results carry their zero-shot controls); generators are vision's, prompts
-    text's. `vision` and `text` hold any other experiment settings (e.g. rounds)."""
+    text's. `vision` and `text` hold any other experiment settings (e.g. rounds). test_every
+    scores every k-th test example of each data set (1: all of them; a quick look at 5)."""
 
     datasets: tuple[str, ...]
     methods: tuple[str, ...] = vision_experiment.METHODS
@@ -53,6 +54,7 @@ class SweepSpec:
     alphas: tuple[float, ...] = (0.5,)
     clients: tuple[int, ...] = (5,)
     seeds: tuple[int, ...] = (0,)
+    test_every: int = 1
     vision: dict = field(default_factory=dict)
     text: dict = field(default_factory=dict)
 
@@ -79,6 +81,7 @@ class SweepSpec:
             check_count("clients", count)
         for seed in self.seeds:
             check_count("seeds", seed, minimum=0)
+        check_count("test_every", self.test_every)
         for task, settings in (("vision", self.vision), ("text", self.text)):
             if not isinstance(settings, dict):
                 raise TypeError(f"{task} must be a mapping of experiment settings")
@@ -182,10 +185,12 @@ def _product(*axes):
             yield (value, *rest)
 
 
-def run_id(experiment: VisionExperiment | TextExperiment) -> str:
-    """A digest of every setting of a run: the store's key."""
+def run_id(experiment: VisionExperiment | TextExperiment, test_every: int = 1) -> str:
+    """A digest of every setting of a run and of the test examples it is scored on: the
+    store's key."""
     task = "text" if isinstance(experiment, TextExperiment) else "vision"
-    settings = json.dumps({"task": task, **asdict(experiment)}, sort_keys=True)
+    settings = {"task": task, "test_every": test_every, **asdict(experiment)}
+    settings = json.dumps(settings, sort_keys=True)
     return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
 
@@ -208,7 +213,7 @@ def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
         raise ValueError(f"out must be a folder, got the file {out}")
     store = ResultStore(out / RUNS_FILE, ("run_id",))
     planned = experiments(spec)
-    todo = [e for e in planned if (run_id(e),) not in store]
+    todo = [e for e in planned if (run_id(e, spec.test_every),) not in store]
     if progress:
         finished = len(planned) - len(todo)
         print(f"sweep: {len(planned)} runs, {finished} already finished in {store.path}")
@@ -220,22 +225,32 @@ def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
             bar.set_postfix_str(describe(experiment))
             began = time.time()
             if experiment.dataset not in data:
-                load = load_text if isinstance(experiment, TextExperiment) else load_vision
-                data[experiment.dataset] = load(experiment.dataset)
+                data[experiment.dataset] = _test_subset(experiment.dataset, spec.test_every)
             dataset = data[experiment.dataset]
             if isinstance(experiment, TextExperiment):
-                key = (experiment.dataset, experiment.blackbox)
-                if key not in evaluators:  # unbilled; shared so the controls are scored once
-                    evaluators[key] = text_api(experiment.blackbox, dataset, cache=True)
+                which = (experiment.dataset, experiment.blackbox)
+                if which not in evaluators:  # unbilled; shared so the controls are scored once
+                    evaluators[which] = text_api(experiment.blackbox, dataset, cache=True)
                 api = text_api(experiment.blackbox, dataset, cache=True)
-                result = run_text(experiment, dataset, api, evaluators[key])
+                result = run_text(experiment, dataset, api, evaluators[which])
             else:
                 result = run_vision(experiment, dataset, MiniCLIPBlackBox())
             seconds = round(time.time() - began, 2)
-            store.append({"run_id": run_id(experiment), **result, "seconds": seconds})
+            key = run_id(experiment, spec.test_every)
+            row = {"run_id": key, **result, "test_every": spec.test_every, "seconds": seconds}
+            store.append(row)
             bar.update()
     write_report(out)
     return load_results(out)
+
+
+def _test_subset(dataset: str, every: int):
+    """A committed data set with every `every`-th test example kept."""
+    if task_of(dataset) == "text":
+        data = load_text(dataset)
+        return replace(data, test_texts=data.test_texts[::every], y_test=data.y_test[::every])
+    data = load_vision(dataset)
+    return replace(data, x_test=data.x_test[::every], y_test=data.y_test[::every])
 
 
 def load_results(out) -> pd.DataFrame:
@@ -255,6 +270,29 @@ def load_results(out) -> pd.DataFrame:
         for p, a in zip(frame["partition"], frame["alpha"], strict=True)
     ]
     return frame
+
+
+def select_runs(
+    frame: pd.DataFrame,
+    task: str | None = None,
+    dataset: str | None = None,
+    method: str | None = None,
+    partition: str | None = None,
+    alpha: float | None = None,
+) -> pd.DataFrame:
+    """The stored runs that match every given field (alpha only matters for Dirichlet runs)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for name, value in (
+        ("task", task),
+        ("dataset", dataset),
+        ("method", method),
+        ("partition", partition),
+    ):
+        if value is not None:
+            keep &= (frame[name] == value).to_numpy()
+    if alpha is not None:
+        keep &= ((frame["partition"] != "dirichlet") | (frame["alpha"] == alpha)).to_numpy()
+    return frame[keep]
 
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -298,12 +336,14 @@ def write_report(out) -> list[Path]:
 
 
 PRESETS = {
-    # Every offline data set with every method at a small budget: `make demo`, one seed.
+    # Every offline data set with every method at a small budget, one seed, scored on every
+    # 5th test example: `make demo`, minutes on 2 cores.
     "quick": SweepSpec(
         datasets=tuple(dataset_names() + text_dataset_names()),
         prompts=text_experiment.PROMPTS,
-        vision={"rounds": 4, "local_steps": 2},
-        text={"rounds": 2, "local_calls": 10},
+        test_every=5,
+        vision={"rounds": 5, "local_steps": 2},
+        text={"rounds": 2, "local_calls": 10, "batch_size": 8},
     ),
     # The tables' budgets on every data set, every generator and prompt method, three seeds.
     "full": SweepSpec(

@@ -13,6 +13,7 @@ import numpy as np
 from . import plots, zo
 from .blackbox.toy import ToyBlackBox, ToyFunction
 from .federated.partition import dirichlet, label_skew
+from .sweep import select_runs
 
 
 class EstimatorExplorer:
@@ -107,6 +108,69 @@ class PartitionExplorer:
         from IPython.display import display
 
         display(self.box)
+
+
+class SweepExplorer:
+    """Dropdowns for the task, data set, method, partition and Dirichlet alpha of stored sweep
+    runs (fedbbpt_lite.sweep.load_results); each choice redraws plots.plot_sweep_runs for the
+    runs it selects. It reads stored results only, so it spends no queries."""
+
+    FIELDS = ("task", "dataset", "method", "partition", "alpha")
+
+    def __init__(self, frame):
+        if frame.empty:
+            raise ValueError("frame holds no runs: load a sweep's results first")
+        self.frame = frame
+        self.controls = {name: ipywidgets.Dropdown(description=name) for name in self.FIELDS}
+        self.output = ipywidgets.Output()
+        self._busy = False
+        for control in self.controls.values():
+            control.observe(self._refresh, names="value")
+        self.box = ipywidgets.VBox([ipywidgets.HBox(list(self.controls.values())), self.output])
+        self._refresh()
+
+    def selection(self) -> dict:
+        """The current choices, as keyword arguments of fedbbpt_lite.sweep.select_runs."""
+        chosen = {name: control.value for name, control in self.controls.items()}
+        if chosen["partition"] != "dirichlet":
+            chosen["alpha"] = None
+        return chosen
+
+    def _refresh(self, _change=None) -> None:
+        """Offer only the choices that stored runs have under the ones above, then redraw."""
+        if self._busy:
+            return
+        self._busy = True
+        rows = self.frame
+        for name, control in self.controls.items():
+            if name == "alpha" and self.controls["partition"].value != "dirichlet":
+                control.options, control.disabled = ("any",), True
+                continue
+            options = tuple(sorted(rows[name].unique()))
+            value = control.value if control.value in options else options[0]
+            control.options, control.value, control.disabled = options, value, False
+            rows = rows[rows[name] == value]
+        self._busy = False
+        self.last_runs = select_runs(self.frame, **self.selection())
+        with self.output:
+            self.output.clear_output(wait=True)
+            figure = plots.plot_sweep_runs(self.last_runs, _title(self.selection()))
+            plt.show()
+            plt.close(figure)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.box)
+
+
+def _title(selection: dict) -> str:
+    return " · ".join(f"{value}" for value in selection.values() if value is not None)
+
+
+def sweep_explorer(frame) -> SweepExplorer:
+    """Build the sweep dashboard of lesson 06 (see SweepExplorer)."""
+    return SweepExplorer(frame)
 
 
 def partition_explorer(labels, class_names, **options) -> PartitionExplorer:

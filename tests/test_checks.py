@@ -36,6 +36,8 @@ EXERCISES = {
     "check_gap_recovered": "gap_recovered",
     "check_policy_gradient": "policy_gradient_by_hand",
     "check_gain_over_controls": "gain_over_controls",
+    "check_accuracy_of": "accuracy_of",
+    "check_add_dataset": "add_dataset",
 }
 
 
@@ -563,3 +565,50 @@ def _absolute_gain(tuned, controls):
 )
 def test_gain_over_controls_rejects(answer, capsys):
     _assert_rejected(capsys, checks.check_gain_over_controls, answer)
+
+
+def _first_match(table, dataset, method, setting):
+    return float(table[table["dataset"] == dataset]["accuracy_mean"].iloc[0])
+
+
+def _a_series(table, dataset, method, setting):
+    rows = table[(table["dataset"] == dataset) & (table["method"] == method)]
+    return rows[rows["setting"] == setting]["accuracy_mean"]
+
+
+def _ignores_setting(table, dataset, method, setting):
+    rows = table[(table["dataset"] == dataset) & (table["method"] == method)]
+    return float(rows["accuracy_mean"].iloc[0])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [_first_match, _a_series, _ignores_setting],
+    ids=["dataset-only", "series", "no-setting"],
+)
+def test_accuracy_of_rejects(answer, capsys):
+    _assert_rejected(capsys, checks.check_accuracy_of, answer)
+
+
+def _replaces_datasets(spec, name):
+    from dataclasses import replace
+
+    return replace(spec, datasets=(name,))
+
+
+def _new_spec_from_defaults(spec, name):
+    return fbl.sweep.SweepSpec(datasets=(*spec.datasets, name))
+
+
+def _mutates(spec, name):
+    object.__setattr__(spec, "datasets", (*spec.datasets, name))
+    return spec
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [_replaces_datasets, _new_spec_from_defaults, _mutates],
+    ids=["replaces", "defaults", "mutates"],
+)
+def test_add_dataset_rejects(answer, capsys):
+    _assert_rejected(capsys, checks.check_add_dataset, answer)

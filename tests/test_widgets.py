@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import json
+import tempfile
+from pathlib import Path
 
 import matplotlib
 
@@ -159,6 +162,10 @@ PLOTS = {
     "plot_client_spread": lambda: fbl.plots.plot_client_spread(
         {"fed": [0.7, 0.8, 0.6], "local": [0.9, 0.5, 0.7]}, "spread"
     ),
+    "plot_sweep_accuracy": lambda: fbl.plots.plot_sweep_accuracy(
+        fbl.sweep.summarise(_sweep_frame()), "sweep"
+    ),
+    "plot_sweep_runs": lambda: fbl.plots.plot_sweep_runs(_sweep_frame(), "runs"),
 }
 _RUN = {"accuracy_per_round": [0.2, 0.5, 0.6], "api_calls": 100, "rounds": 2}
 
@@ -225,3 +232,85 @@ def test_partition_explorer_follows_its_sliders_without_queries():
     skewed = fbl.federated.partition.label_skew(explorer.last_parts, labels)
     assert skewed > even
     np.testing.assert_array_equal(np.sort(np.concatenate(explorer.last_parts)), np.arange(200))
+
+
+def _sweep_frame() -> pd.DataFrame:
+    """Stored runs of two tasks, methods with and without per-round scores, two alphas."""
+    rows, number = [], 0
+    for task, dataset, variant in (("vision", "mnist", "grid"), ("text", "bbc_news", "bdpl")):
+        for method, partition, alpha in (
+            ("fedbbpt", "iid", 0.5),
+            ("fedbbpt", "dirichlet", 0.1),
+            ("fedbbpt", "dirichlet", 1.0),
+            ("centralized", "iid", 0.5),
+        ):
+            number += 1
+            rows.append(
+                {
+                    "run_id": str(number),
+                    "task": task,
+                    "dataset": dataset,
+                    "method": method,
+                    "generator" if task == "vision" else "prompt": variant,
+                    "partition": partition,
+                    "alpha": alpha,
+                    "clients": 2,
+                    "rounds": 2,
+                    "seed": 0,
+                    "accuracy": 0.5 + number / 100,
+                    "zero_shot_accuracy": 0.4,
+                    "api_calls": 20,
+                    "accuracy_per_round": [0.4, 0.45, 0.5] if method == "fedbbpt" else [],
+                    "client_accuracy": [0.4, 0.6],
+                    "test_every": 1,
+                    "seconds": 1.0,
+                }
+            )
+    path = Path(tempfile.mkdtemp()) / "runs.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return fbl.sweep.load_results(path)
+
+
+def test_sweep_explorer_offers_only_stored_choices_and_follows_them():
+    frame = _sweep_frame()
+    explorer = fbl.widgets.sweep_explorer(frame)
+    controls = explorer.controls
+    assert controls["task"].options == ("text", "vision")
+    assert controls["dataset"].options == ("bbc_news",)  # the text task comes first
+    controls["task"].value = "vision"
+    assert controls["dataset"].value == "mnist" and controls["method"].value == "centralized"
+    assert controls["alpha"].disabled and len(explorer.last_runs) == 1
+    controls["method"].value = "fedbbpt"
+    controls["partition"].value = "dirichlet"
+    assert controls["alpha"].options == (0.1, 1.0) and not controls["alpha"].disabled
+    controls["alpha"].value = 1.0
+    (run,) = explorer.last_runs.itertuples()
+    assert (run.task, run.partition, run.alpha) == ("vision", "dirichlet", 1.0)
+    assert explorer.selection() == {
+        "task": "vision",
+        "dataset": "mnist",
+        "method": "fedbbpt",
+        "partition": "dirichlet",
+        "alpha": 1.0,
+    }
+
+
+def test_the_sweep_plot_draws_curves_points_and_client_spread():
+    frame = _sweep_frame()
+    runs = fbl.sweep.select_runs(frame, task="vision", partition="iid")
+    figure = fbl.plots.plot_sweep_runs(runs, "vision iid")
+    by_round, by_calls, spread = figure.axes
+    curve, point = by_round.lines[:2]  # fedbbpt's rounds; centralized at its whole budget
+    assert list(curve.get_ydata()) == [0.4, 0.45, 0.5] and list(point.get_xdata()) == [2]
+    assert list(by_calls.lines[0].get_xdata()) == [0, 10, 20]
+    assert len(spread.collections) == 2 * 2  # dots and a mean bar per run
+    with pytest.raises(ValueError, match="matched none"):
+        fbl.plots.plot_sweep_runs(runs.iloc[:0])
+    with pytest.raises(ValueError, match="no runs"):
+        fbl.widgets.sweep_explorer(runs.iloc[:0])
+
+
+def test_the_sweep_summary_figure_has_a_bar_per_method_and_data_set():
+    table = fbl.sweep.summarise(_sweep_frame())
+    figure = fbl.plots.plot_sweep_accuracy(table[table["task"] == "vision"], "vision")
+    assert len(figure.axes[0].patches) == 4
