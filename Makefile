@@ -49,6 +49,8 @@ exercises: install
 benchmark: install
 	$(PY) benchmarks/zo_overhead.py
 	$(PY) benchmarks/text_api_cost.py
+	$(PY) benchmarks/client_memory.py
+	$(PY) benchmarks/calls_to_accuracy.py
 
 # Maintainers only: rebuild the committed data files from their registry sources.
 data: install
