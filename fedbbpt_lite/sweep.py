@@ -11,6 +11,7 @@ one PNG figure per task beside the store.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -152,7 +153,7 @@ def experiments(spec: SweepSpec) -> list[VisionExperiment | TextExperiment]:
             kind = "generator" if task == "vision" else "prompt"
             settings = spec.vision if task == "vision" else spec.text
             for method in (m for m in spec.methods if m in methods):
-                for variant, clients, (partition, alpha) in _product(
+                for variant, clients, (partition, alpha) in itertools.product(
                     variants, spec.clients, _splits(spec, method)
                 ):
                     experiment = EXPERIMENTS[task](
@@ -174,15 +175,6 @@ def _splits(spec: SweepSpec, method: str) -> list[tuple[str, float | None]]:
     if method in PARTITION_FREE:
         return [("iid", None)]
     return [(p, a) for p in spec.partitions for a in (spec.alphas if p == "dirichlet" else [None])]
-
-
-def _product(*axes):
-    if not axes:
-        yield ()
-        return
-    for value in axes[0]:
-        for rest in _product(*axes[1:]):
-            yield (value, *rest)
 
 
 def run_id(experiment: VisionExperiment | TextExperiment, test_every: int = 1) -> str:
