@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .blackbox.miniclip import MiniCLIPBlackBox
 from .datasets.registry import dataset_names, load_vision
 from .datasets.text import load_text, text_dataset_names
 from .federated.partition import SCHEMES
@@ -60,9 +59,8 @@ class SweepSpec:
     text: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        for axis in ("datasets", "methods", "generators", "prompts", "partitions", "alphas"):
-            _as_tuple(self, axis)
-        for axis in ("clients", "seeds"):
+        lists = ("datasets", "methods", "generators", "prompts", "partitions", "alphas")
+        for axis in (*lists, "clients", "seeds"):
             _as_tuple(self, axis)
         known = dataset_names() + text_dataset_names()
         for name in self.datasets:
@@ -226,7 +224,7 @@ def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
                 api = text_api(experiment.blackbox, dataset, cache=True)
                 result = run_text(experiment, dataset, api, evaluators[which])
             else:
-                result = run_vision(experiment, dataset, MiniCLIPBlackBox())
+                result = run_vision(experiment, dataset)
             seconds = round(time.time() - began, 2)
             key = run_id(experiment, spec.test_every)
             row = {"run_id": key, **result, "test_every": spec.test_every, "seconds": seconds}
