@@ -8,6 +8,8 @@ from dataclasses import replace
 
 from .blackbox.embedding import EmbeddingBlackBox
 from .blackbox.miniclip import MiniCLIPBlackBox
+from .datasets.blackvip import BLACKVIP_SETS, blackvip_names
+from .datasets.glue import HF_DATASET, glue_names
 from .datasets.registry import dataset_info, dataset_names, load_vision, load_vision_file
 from .datasets.text import (
     TEXT_DIR,
@@ -17,6 +19,7 @@ from .datasets.text import (
     text_dataset_names,
 )
 from .federated.partition import SCHEMES
+from .paths import data_root
 from .sweep import PRESETS, markdown_table, run_sweep, summarise
 from .tasks.text import text_accuracy
 from .tasks.text_experiment import METHODS as TEXT_METHODS
@@ -71,6 +74,16 @@ def _datasets(args) -> int:
             line += f"  {row['zero_shot_accuracy']:9.3f}"
         print(f"{line}  {row['description']}")
     print("\nSources and licences: data/README.md")
+    print("\nPaper scale, loaded by name once downloaded (fedbbpt-lite sweep --preset paper):")
+    print(
+        f"  {', '.join(glue_names())}:\n    Hugging Face {HF_DATASET}, or GLUE TSV files in ",
+        end="",
+    )
+    print(data_root() / "glue" / "<task>")
+    folders = ", ".join(entry.folder for entry in BLACKVIP_SETS.values())
+    print(
+        f"  {', '.join(blackvip_names())}:\n    CoOp/BlackVIP folders ({folders}) in {data_root()}"
+    )
     return 0
 
 
@@ -80,10 +93,10 @@ def _given(args, names: tuple[str, ...]) -> dict:
 
 
 SHARED = ("method", "clients", "rounds", "batch_size", "shots", "partition", "alpha")
-SHARED += ("fraction_fit", "step_size", "seed")
+SHARED += ("fraction_fit", "step_size", "seed", "blackbox")
 ONLY = {
     "vision": ("generator", "local_steps", "server_learning_rate"),
-    "text": ("prompt", "blackbox", "local_calls", "prompt_length", "candidates", "manual_prompt"),
+    "text": ("prompt", "local_calls", "prompt_length", "candidates", "manual_prompt"),
 }
 
 
@@ -97,7 +110,7 @@ def _run_text(args) -> dict:
             template = args.template or data.template
             manual = data.manual_prompt if args.manual_prompt is None else args.manual_prompt
             data = replace(data, template=check_template(template), manual_prompt=manual)
-    names = (*SHARED, "prompt", "blackbox", "local_calls", "prompt_length", "candidates")
+    names = (*SHARED, "prompt", "local_calls", "prompt_length", "candidates")
     return run_text(TextExperiment(dataset=data.name, **_given(args, names)), data)
 
 
@@ -116,12 +129,12 @@ def _run(args) -> int:
         if task != args.task and given:
             flag = "--" + given[0].replace("_", "-").replace("learning-rate", "lr")
             raise ValueError(f"{flag} applies to --task {task} only")
-    if args.task == "text" and args.dataset in dataset_names():
+    if args.task == "text" and args.dataset in dataset_names() + blackvip_names():
         raise ValueError(
             f"dataset {args.dataset!r} is a vision data set; --task text needs one of "
-            f"{', '.join(text_dataset_names())}"
+            f"{', '.join(text_dataset_names() + glue_names())}"
         )
-    if args.task == "vision" and args.dataset in text_dataset_names():
+    if args.task == "vision" and args.dataset in text_dataset_names() + glue_names():
         raise ValueError(f"dataset {args.dataset!r} is a text data set: add --task text")
     result = _run_text(args) if args.task == "text" else _run_vision(args)
     if args.json:
@@ -172,8 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     source = run.add_mutually_exclusive_group()
     source.add_argument(
         "--dataset",
-        choices=dataset_names() + text_dataset_names(),
-        help="a committed data set (default mnist_inverted, or bbc_news with --task text)",
+        choices=dataset_names() + text_dataset_names() + blackvip_names() + glue_names(),
+        help="a data set (default mnist_inverted, or bbc_news with --task text); the "
+        "blackvip/ and glue/ ones load once downloaded",
     )
     source.add_argument(
         "--data",
@@ -187,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--prompt", choices=PROMPTS, help="text: the prompt method")
     run.add_argument(
         "--blackbox",
-        help="text: minilm (embedding API, default), smollm2, or a Hugging Face name or folder",
+        help="vision: miniclip (default) or a CLIP name or folder, e.g. "
+        "openai/clip-vit-base-patch16; text: minilm (embedding API, default), smollm2, or a "
+        "masked or causal LM's name or folder, e.g. FacebookAI/roberta-large",
     )
     for name in ("clients", "rounds", "batch_size", "shots", "seed"):
         run.add_argument("--" + name.replace("_", "-"), type=int)

@@ -1,10 +1,10 @@
 """The benchmark sweep: every combination of a spec's data sets, methods, partitions, client
 counts and seeds, run one at a time into a resumable store, then summarised.
 
-A spec is a preset (PRESETS: "quick", "full") or a YAML or JSON file with SweepSpec's fields.
-Each finished run is one line of OUT/runs.jsonl (fedbbpt_lite.results_store), keyed by a digest
-of all its settings: the same command run again skips every finished run, and a sweep killed
-at any point loses at most the run in flight. write_report leaves summary.csv, summary.md and
+A spec is a preset (PRESETS: "quick", "full", "paper") or a YAML or JSON file with SweepSpec's
+fields. Each finished run is one line of OUT/runs.jsonl (fedbbpt_lite.results_store), keyed by a
+digest of all its settings: the same command run again skips every finished run, and a sweep
+killed at any point loses at most the run in flight. write_report leaves summary.csv, summary.md and
 one PNG figure per task beside the store.
 """
 
@@ -22,6 +22,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .blackbox.language_model import SMOLLM2, hub_source
+from .datasets.blackvip import blackvip_names, locate_blackvip
+from .datasets.glue import glue_names, locate_glue
 from .datasets.registry import dataset_names, load_vision
 from .datasets.text import load_text, text_dataset_names
 from .federated.partition import SCHEMES
@@ -62,7 +65,7 @@ class SweepSpec:
         lists = ("datasets", "methods", "generators", "prompts", "partitions", "alphas")
         for axis in (*lists, "clients", "seeds"):
             _as_tuple(self, axis)
-        known = dataset_names() + text_dataset_names()
+        known = dataset_names() + text_dataset_names() + blackvip_names() + glue_names()
         for name in self.datasets:
             check_choice("datasets", name, tuple(known))
         methods = tuple(dict.fromkeys(vision_experiment.METHODS + text_experiment.METHODS))
@@ -107,8 +110,8 @@ def _as_tuple(spec: SweepSpec, axis: str) -> None:
 
 
 def task_of(dataset: str) -> str:
-    """ "vision" or "text", by the committed data set's name."""
-    return "text" if dataset in text_dataset_names() else "vision"
+    """ "vision" or "text", by the data set's name."""
+    return "text" if dataset in text_dataset_names() + glue_names() else "vision"
 
 
 def load_spec(source) -> SweepSpec:
@@ -204,6 +207,7 @@ def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
     store = ResultStore(out / RUNS_FILE, ("run_id",))
     planned = experiments(spec)
     todo = [e for e in planned if (run_id(e, spec.test_every),) not in store]
+    check_available(todo)
     if progress:
         finished = len(planned) - len(todo)
         print(f"sweep: {len(planned)} runs, {finished} already finished in {store.path}")
@@ -234,8 +238,22 @@ def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
     return load_results(out)
 
 
+def check_available(runs) -> None:
+    """Fail before the first run when a paper-scale data set or model of `runs` is neither
+    downloaded nor downloadable (the error says what to download and where it goes)."""
+    for dataset in dict.fromkeys(e.dataset for e in runs):
+        if dataset.startswith("blackvip/"):
+            locate_blackvip(dataset)
+        elif dataset.startswith("glue/"):
+            locate_glue(dataset)
+    offline = ("miniclip", text_experiment.EMBEDDING, SMOLLM2)
+    for model in dict.fromkeys(e.blackbox for e in runs):
+        if model not in offline:
+            hub_source(model, "model")
+
+
 def _test_subset(dataset: str, every: int):
-    """A committed data set with every `every`-th test example kept."""
+    """A data set with every `every`-th test example kept."""
     if task_of(dataset) == "text":
         data = load_text(dataset)
         return replace(data, test_texts=data.test_texts[::every], y_test=data.y_test[::every])
@@ -343,5 +361,36 @@ PRESETS = {
         alphas=(0.1, 0.5, 1.0),
         clients=(5, 10),
         seeds=(0, 1, 2),
+    ),
+    # The paper's setting, for a GPU and the downloaded models and data: CLIP ViT-B/16 on
+    # BlackVIP's data sets with the Coordinator and BlackVIP's SPSA-GC (a = 0.01, batch 128,
+    # 16 shots, 5,000 steps a run; c, gamma, beta and eps per data set), and RoBERTa-large on
+    # the seven GLUE tasks with BDPL (batch 128, 16 shots, lr 1e-4, I = 20, n = 10, N = 200,
+    # 8,000 calls a run). Three seeds, 10 clients, IID and Dirichlet(0.5).
+    "paper": SweepSpec(
+        datasets=tuple(blackvip_names() + glue_names()),
+        methods=("zero_shot", "fedbbpt", "centralized", "local_only"),
+        generators=("coordinator",),
+        clients=(10,),
+        seeds=(0, 1, 2),
+        vision={
+            "blackbox": "openai/clip-vit-base-patch16",
+            "batch_size": 128,
+            "shots": 16,
+            "rounds": 50,
+            "local_steps": 10,
+            "step_size": 0.01,
+        },
+        text={
+            "blackbox": "FacebookAI/roberta-large",
+            "batch_size": 128,
+            "shots": 16,
+            "rounds": 10,
+            "local_calls": 80,
+            "step_size": 1e-4,
+            "samples": 20,
+            "prompt_length": 10,
+            "candidates": 200,
+        },
     ),
 }

@@ -316,7 +316,7 @@ def test_a_user_file_without_a_test_split_holds_out_a_fraction_of_each_class(tmp
         (["--dataset", "bbc_news"], "add --task text"),
         (["--task", "text", "--method", "whitebox"], "method must be one of"),
         (["--task", "text", "--local-calls", "0"], "local_calls"),
-        (["--blackbox", "smollm2"], "--blackbox applies to --task text"),
+        (["--blackbox", "smollm2"], "'smollm2' is a text API"),
         (["--task", "text", "--blackbox", "smollm2", "--prompt", "probe"], "embedding API"),
     ],
 )

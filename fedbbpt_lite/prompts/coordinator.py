@@ -5,19 +5,24 @@ Only the decoder and the prompt trigger (a learnable 7x7 map stacked on the feat
 tuned, as one flat vector so ZO optimisers can perturb it. The decoder's last layer starts
 at zero, so the untuned Coordinator reproduces zero-shot exactly. Its BatchNorm layers use
 the statistics of the batch at hand (no running averages), so a prompt depends only on the
-parameters and the images.
+parameters and the images. For images larger than 28x28 (CLIP's 224), the encoder sees a
+28x28 copy and the 28x28 prompt is upsampled bilinearly to the image (BlackVIP instead decodes
+MAE ViT-B features to full size).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
 from ..validation import check_count, check_real
 from .encoder import FEATURE_SHAPE, load_encoder
 from .visual import parameter_rows
+
+PROMPT_SIZE = 28  # the side of the prompt the decoder draws (and of the encoder's input)
 
 
 class Decoder(nn.Module):
@@ -46,10 +51,17 @@ class Decoder(nn.Module):
 class Coordinator:
     """Input-dependent prompt generator with a flat parameter vector of num_params entries."""
 
-    def __init__(self, channels: int = 1, eps: float = 1.0, width: int = 24, seed: int = 0):
+    def __init__(
+        self,
+        channels: int = 1,
+        eps: float = 1.0,
+        width: int = 24,
+        seed: int = 0,
+        image_size: int = PROMPT_SIZE,
+    ):
         self.channels = check_count("channels", channels)
         self.eps = check_real("eps", eps, positive=True)
-        self.image_size = 28
+        self.image_size = check_count("image_size", image_size, minimum=PROMPT_SIZE)
         with torch.random.fork_rng():
             torch.manual_seed(check_count("seed", seed, minimum=0))
             self._decoder = Decoder(channels, check_count("width", width, minimum=2))
@@ -73,20 +85,31 @@ class Coordinator:
         return {n: p.reshape(s) for n, p, s in zip(self._names, pieces, self._shapes, strict=True)}
 
     def prompts(self, W, images: torch.Tensor) -> torch.Tensor:
-        """The prompt each parameter vector draws for each image: (m, N, C, 28, 28)."""
+        """The prompt each parameter vector draws for each image: (m, N, C, S, S), S the
+        image size."""
         W = parameter_rows(W, self.num_params)
+        size = (self.image_size, self.image_size)
         with torch.no_grad():
+            if size != (PROMPT_SIZE, PROMPT_SIZE):
+                images = F.interpolate(images, size=PROMPT_SIZE, mode="area")
             features = self._encoder.encode(images)
         with torch.set_grad_enabled(W.requires_grad):
-            return torch.stack(
+            drawn = torch.stack(
                 [functional_call(self._decoder, self._unflatten(w), (features,)) for w in W]
             )
+        if size == (PROMPT_SIZE, PROMPT_SIZE):
+            return drawn
+        upsampled = F.interpolate(drawn.flatten(0, 1), size=size, mode="bilinear")
+        return upsampled.reshape(*drawn.shape[:3], *size)
 
     def apply(self, W, images) -> torch.Tensor:
-        """Prompted copies of the images, one set per parameter vector: (m, N, C, 28, 28)."""
+        """Prompted copies of the images, one set per parameter vector: (m, N, C, S, S)."""
         images = torch.as_tensor(images, dtype=torch.float32)
-        if images.ndim != 4 or tuple(images.shape[-2:]) != (28, 28):
-            raise ValueError(f"images must have shape (N, C, 28, 28), got {tuple(images.shape)}")
+        size = (self.image_size, self.image_size)
+        if images.ndim != 4 or tuple(images.shape[-2:]) != size:
+            raise ValueError(
+                f"images must have shape (N, C, {size[0]}, {size[1]}), got {tuple(images.shape)}"
+            )
         if self.channels not in (1, images.shape[1]):
             raise ValueError(f"images must have {self.channels} channels, got {images.shape[1]}")
         return (images.unsqueeze(0) + self.eps * self.prompts(W, images)).clamp(0.0, 1.0)

@@ -160,6 +160,11 @@ def run_text(
     prompt where it has words. `evaluator` scores the test set unbilled (a caching one can be
     shared by runs on the same data, as a sweep does)."""
     data = data if data is not None else load_text(experiment.dataset)
+    if experiment.blackbox == EMBEDDING and isinstance(data.train_texts[0], tuple):
+        raise ValueError(
+            f"data set {data.name!r} holds sentence pairs, which the embedding API cannot "
+            "take: choose a verbaliser blackbox (e.g. 'FacebookAI/roberta-large')"
+        )
     api = api if api is not None else text_api(experiment.blackbox, data)
     if evaluator is None:  # caching: the final score repeats the last round's
         evaluator = text_api(experiment.blackbox, data, cache=True)

@@ -8,6 +8,9 @@ steps, each one call of 2 x SP_AVG prompted copies of a batch_size batch.
   local_only   each client tunes alone for its share of the steps; mean of their accuracies
   whitebox     Adam through MiniCLIP's weights, the same number of steps (needs the weights)
 step_size is SPSA-GC's a for the black-box methods and Adam's learning rate for whitebox.
+blackbox is "miniclip" (the kit's stand-in, offline) or a CLIP model's Hugging Face name or
+folder (e.g. openai/clip-vit-base-patch16 for BlackVIP's setting; white-box needs MiniCLIP).
+A data set's own `tuning` (BlackVIP's per-data-set c, gamma, beta and eps) sets the rest.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import numpy as np
 import torch
 
 from .. import zo
+from ..blackbox.base import BlackBox
+from ..blackbox.clip import CLIPBlackBox
 from ..blackbox.miniclip import MiniCLIPBlackBox
 from ..datasets.few_shot import per_class_indices
-from ..datasets.registry import VisionDataset, load_vision
+from ..datasets.registry import VisionDataset, load_vision, unit_images
 from ..federated import Context, FedAvg, partition, run_simulation
 from ..prompts import Coordinator, GridPrompt, PaddingPrompt
 from ..validation import check_choice, check_count, check_real, check_run_settings
@@ -33,6 +38,8 @@ GENERATORS = ("grid", "padding", "coordinator")
 # SPSA-GC step size a per generator (a small additive prompt takes larger steps).
 STEP_SIZES = {"grid": 0.1, "padding": 0.1, "coordinator": 0.003}
 WHITEBOX_LR = {"grid": 0.05, "padding": 0.05, "coordinator": 0.01}
+MINICLIP = "miniclip"
+TEST_CHUNK = 1000  # test images scored per evaluator call (the Coordinator normalises per call)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class VisionExperiment:
     """Everything that defines a run; the same experiment and seed give the same numbers."""
 
     dataset: str = "mnist_inverted"
+    blackbox: str = MINICLIP
     method: str = "fedbbpt"
     generator: str = "grid"
     clients: int = 10
@@ -58,6 +66,17 @@ class VisionExperiment:
         check_choice("method", self.method, METHODS)
         check_choice("generator", self.generator, GENERATORS)
         check_choice("partition", self.partition, partition.SCHEMES)
+        if not isinstance(self.blackbox, str) or not self.blackbox.strip():
+            raise ValueError(
+                f"blackbox must be {MINICLIP!r} or a CLIP model name, got {self.blackbox!r}"
+            )
+        if self.blackbox in ("minilm", "smollm2"):
+            raise ValueError(
+                f"blackbox {self.blackbox!r} is a text API; vision takes {MINICLIP!r} or a CLIP "
+                "model's name or folder"
+            )
+        if self.method == "whitebox" and self.blackbox != MINICLIP:
+            raise ValueError(f"method 'whitebox' needs the weights: blackbox={MINICLIP!r} only")
         for name in ("clients", "rounds", "local_steps", "batch_size", "shots"):
             check_count(name, getattr(self, name))
         check_run_settings(self)
@@ -73,41 +92,58 @@ class VisionExperiment:
 def few_shot_pool(data: VisionDataset, shots: int, rng: np.random.Generator):
     """`shots` training images per class drawn from the data set's pool."""
     index = per_class_indices(data.y_train.numpy(), len(data.class_names), shots, rng)
-    return data.x_train[torch.from_numpy(index)], data.y_train.numpy()[index]
+    return unit_images(data.x_train[torch.from_numpy(index)]), data.y_train.numpy()[index]
 
 
-def make_generator(name: str, channels: int, seed: int):
+def make_generator(name: str, channels: int, seed: int, image_size: int = 28, eps: float = 1.0):
     """A fresh prompt generator by name, at zero-shot."""
     check_choice("generator", name, GENERATORS)
     if name == "grid":
-        return GridPrompt(channels=channels)
+        return GridPrompt(image_size=image_size, channels=channels, eps=eps)
     if name == "padding":
-        return PaddingPrompt(channels=channels)
-    return Coordinator(channels=channels, seed=seed)
+        return PaddingPrompt(image_size=image_size, channels=channels, eps=eps)
+    return Coordinator(channels=channels, eps=eps, seed=seed, image_size=image_size)
+
+
+def vision_api(name: str, **api_options) -> BlackBox:
+    """The black box called `name`: MiniCLIP, or a CLIP model by Hugging Face name or folder."""
+    if name == MINICLIP:
+        return MiniCLIPBlackBox(**api_options)
+    return CLIPBlackBox(name, **api_options)
 
 
 def run_vision(
     experiment: VisionExperiment,
     data: VisionDataset | None = None,
-    blackbox: MiniCLIPBlackBox | None = None,
+    blackbox: BlackBox | None = None,
 ) -> dict:
     """Run one experiment; return its settings and results: test accuracy, zero-shot accuracy,
     the API calls and examples that training spent, and test accuracy after every round for
     the federated method. Test-set scoring goes through a separate, unbilled evaluator."""
     data = data if data is not None else load_vision(experiment.dataset)
-    blackbox = blackbox if blackbox is not None else MiniCLIPBlackBox()
-    evaluator = MiniCLIPBlackBox()
+    blackbox = blackbox if blackbox is not None else vision_api(experiment.blackbox)
+    evaluator = vision_api(experiment.blackbox)
     rng = np.random.default_rng(experiment.seed)
     x, y = few_shot_pool(data, experiment.shots, rng)
     parts = partition.partition(
         y, experiment.clients, experiment.partition, rng, alpha=experiment.alpha
     )
-    generator = make_generator(experiment.generator, data.x_train.shape[1], experiment.seed)
-    optimiser = zo.SPSAGCConfig(a=experiment.step_size or STEP_SIZES[experiment.generator])
+    channels, size = data.x_train.shape[1], data.x_train.shape[-1]
+    eps = data.tuning.get("eps", 1.0)
+    generator = make_generator(experiment.generator, channels, experiment.seed, size, eps)
+    optimiser = zo.SPSAGCConfig(
+        a=experiment.step_size or STEP_SIZES[experiment.generator],
+        **{k: v for k, v in data.tuning.items() if k in ("c", "gamma", "beta")},
+    )
     test_labels = data.y_test.numpy()
 
     def test_predictions(w=None) -> np.ndarray:
-        return predict(evaluator, data.x_test, data.prompts, generator, w)
+        return np.concatenate(
+            [
+                predict(evaluator, unit_images(chunk), data.prompts, generator, w)
+                for chunk in data.x_test.split(TEST_CHUNK)
+            ]
+        )
 
     def test_accuracy(predicted: np.ndarray) -> float:
         return float((predicted == test_labels).mean())
