@@ -111,7 +111,8 @@ def _run_text(args) -> dict:
             manual = data.manual_prompt if args.manual_prompt is None else args.manual_prompt
             data = replace(data, template=check_template(template), manual_prompt=manual)
     names = (*SHARED, "prompt", "local_calls", "prompt_length", "candidates")
-    return run_text(TextExperiment(dataset=data.name, **_given(args, names)), data)
+    experiment = TextExperiment(dataset=data.name, **_given(args, names))
+    return run_text(experiment, data, checkpoint=_checkpoint(args, experiment))
 
 
 def _run_vision(args) -> dict:
@@ -120,7 +121,15 @@ def _run_vision(args) -> dict:
     else:
         data = load_vision(args.dataset or VisionExperiment().dataset)
     names = (*SHARED, "generator", "local_steps", "server_learning_rate")
-    return run_vision(VisionExperiment(dataset=data.name, **_given(args, names)), data)
+    experiment = VisionExperiment(dataset=data.name, **_given(args, names))
+    return run_vision(experiment, data, checkpoint=_checkpoint(args, experiment))
+
+
+def _checkpoint(args, experiment):
+    """The --checkpoint file, which only a federated run writes."""
+    if args.checkpoint and experiment.method != "fedbbpt":
+        raise ValueError("--checkpoint applies to --method fedbbpt (the federated run) only")
+    return args.checkpoint
 
 
 def _run(args) -> int:
@@ -220,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="SPSA-GC a, Adam lr (vision whitebox), BDPL lr, CMA-ES sigma or probe lr",
     )
     run.add_argument("--server-lr", dest="server_learning_rate", type=float)
+    run.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="save the federated run after every round to FILE (safetensors); rerunning the "
+        "same command resumes it",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(handler=_run)
 

@@ -74,6 +74,8 @@ def test_meter_counts_calls_examples_and_cost():
         "calls": 3,
         "examples": 40,
         "failed_calls": 0,
+        "timeouts": 0,
+        "retries": 0,
         "cost": 1.9,
         "saved_calls": 0,
         "saved_examples": 0,

@@ -1,9 +1,10 @@
 """The API boundary: a black box answers queries with outputs only, and every query is billed.
 
 Subclasses implement `_forward`; users call `query`, which checks the budget, may simulate
-latency and transient faults, bills the meter and returns a detached NumPy copy, so no
-gradient and no weight ever crosses the boundary. With `cache=True` (black boxes that name
-their examples) an example asked before is answered from the cache and not billed again.
+latency, transient faults and time-outs (retried under a RetryPolicy), bills the meter and
+returns a detached NumPy copy, so no gradient and no weight ever crosses the boundary. With
+`cache=True` (black boxes that name their examples) an example asked before is answered from the
+cache and not billed again.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ import torch
 
 from ..validation import check_real
 from .meter import Budget, Meter
+from .retry import RetryPolicy
 
 
 class TransientAPIError(RuntimeError):
     """A simulated temporary failure (time-out, rate limit): the same query may succeed later."""
+
+
+class APITimeoutError(TransientAPIError):
+    """A request that got no answer within the client's timeout_s."""
 
 
 class BlackBox(ABC):
@@ -28,7 +34,9 @@ class BlackBox(ABC):
     output: what the API reveals, one of the subclass's `outputs`; classifiers offer
     "logits", "probs" (softmax) or "label" (top-1 index only), as strict APIs do.
     latency_s: simulated seconds added to each call. fault_rate: probability that a call
-    fails with TransientAPIError (drawn from its own generator seeded by fault_seed).
+    fails with TransientAPIError; timeout_rate: probability that it stalls, which the client
+    gives up on after timeout_s with APITimeoutError (both drawn from one generator seeded by
+    fault_seed). retry: a RetryPolicy that retries both, counted on the meter (None: no retry).
     cache: answer repeated examples from a client-side cache (only where `cacheable`); the
     meter counts the examples and the whole calls this saved.
     """
@@ -45,7 +53,10 @@ class BlackBox(ABC):
         cost_per_example: float = 0.0,
         latency_s: float = 0.0,
         fault_rate: float = 0.0,
+        timeout_rate: float = 0.0,
+        timeout_s: float = 1.0,
         fault_seed: int = 0,
+        retry: RetryPolicy | None = None,
         cache: bool = False,
     ):
         if output not in self.outputs:
@@ -57,6 +68,11 @@ class BlackBox(ABC):
         self.meter = Meter(cost_per_call, cost_per_example, budget)
         self.latency_s = check_real("latency_s", latency_s)
         self.fault_rate = check_real("fault_rate", fault_rate, below=1.0)
+        self.timeout_rate = check_real("timeout_rate", timeout_rate, below=1.0)
+        self.timeout_s = check_real("timeout_s", timeout_s)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
+        self.retry = retry
         self._fault_rng = np.random.default_rng(fault_seed)
 
     @abstractmethod
@@ -94,13 +110,32 @@ class BlackBox(ABC):
         return scores.detach().cpu().numpy().copy()
 
     def _call(self, inputs, args: tuple, examples: int) -> torch.Tensor:
-        """One billed request: budget check, latency, faults, the forward pass, the bill."""
+        """One billed request, retried under the retry policy when it fails transiently."""
+        attempts = self.retry.attempts if self.retry else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._attempt(inputs, args, examples)
+            except TransientAPIError:
+                if attempt == attempts:
+                    raise
+                self.meter.retries += 1
+                time.sleep(self.retry.wait(attempt))
+
+    def _attempt(self, inputs, args: tuple, examples: int) -> torch.Tensor:
+        """One try: budget check, latency, simulated faults, the forward pass, the bill."""
         self.meter.check(examples)
         if self.latency_s:
             time.sleep(self.latency_s)
-        if self.fault_rate and self._fault_rng.random() < self.fault_rate:
-            self.meter.failed_calls += 1
-            raise TransientAPIError("simulated transient API failure; retry the query")
+        if self.fault_rate or self.timeout_rate:
+            draw = self._fault_rng.random()
+            if draw < self.fault_rate:
+                self.meter.failed_calls += 1
+                raise TransientAPIError("simulated transient API failure; retry the query")
+            if draw < self.fault_rate + self.timeout_rate:
+                self.meter.failed_calls += 1
+                self.meter.timeouts += 1
+                time.sleep(self.timeout_s)
+                raise APITimeoutError(f"no answer within timeout_s={self.timeout_s:g} s")
         with torch.no_grad():
             scores = self._forward(inputs, *args)
         self.meter.record(examples)

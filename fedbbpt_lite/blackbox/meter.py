@@ -29,8 +29,9 @@ class Budget:
 
 @dataclass
 class Meter:
-    """Counts requests (calls), inputs scored (examples), failed requests and simulated cost,
-    and what a query cache answered instead (saved_examples; saved_calls: whole queries).
+    """Counts requests (calls), inputs scored (examples), failed tries (time-outs among them),
+    retries and simulated cost, and what a query cache answered instead (saved_examples;
+    saved_calls: whole queries).
 
     A batched request that scores 10 prompted copies of 32 images is 1 call and 320 examples:
     batching saves round trips, never examples.
@@ -42,6 +43,8 @@ class Meter:
     calls: int = 0
     examples: int = 0
     failed_calls: int = 0
+    timeouts: int = 0
+    retries: int = 0
     saved_calls: int = 0
     saved_examples: int = 0
 
@@ -84,6 +87,8 @@ class Meter:
             "calls": self.calls,
             "examples": self.examples,
             "failed_calls": self.failed_calls,
+            "timeouts": self.timeouts,
+            "retries": self.retries,
             "cost": round(self.cost, 6),
             "saved_calls": self.saved_calls,
             "saved_examples": self.saved_examples,
@@ -91,5 +96,5 @@ class Meter:
 
     def reset(self) -> None:
         """Zero all counters (the budget stays)."""
-        self.calls = self.examples = self.failed_calls = 0
+        self.calls = self.examples = self.failed_calls = self.timeouts = self.retries = 0
         self.saved_calls = self.saved_examples = 0

@@ -1,4 +1,6 @@
-"""What a simulation records: one row per client fit, one row per central evaluation."""
+"""What a simulation records: one row per client fit, one row per central evaluation, one row
+per client that failed or dropped out, the rounds that too few clients answered, and why
+training stopped early (a spent budget), if it did."""
 
 from __future__ import annotations
 
@@ -28,27 +30,55 @@ class History:
 
     fits: list[dict] = field(default_factory=list)
     evaluations: list[dict] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)
+    aggregates: list[dict] = field(default_factory=list)
+    skipped_rounds: list[int] = field(default_factory=list)
+    stopped: dict | None = None
+    last_round: int = 0  # the last whole round (0: only the initial evaluation)
     parameters: NDArrays | None = None
 
     def record_fit(self, server_round: int, client_id: int, row: dict) -> None:
         """Add one client's fit of one round."""
         self.fits.append({"round": server_round, "client": client_id, **row})
 
+    def record_failure(self, server_round: int, client_id: int, error: BaseException) -> None:
+        """Note a client whose fit failed or that dropped out of a round."""
+        self.failures.append(
+            {
+                "round": server_round,
+                "client": client_id,
+                "error": type(error).__name__,
+                "message": str(error),
+            }
+        )
+
+    def record_aggregate(self, server_round: int, metrics: dict) -> None:
+        """Add what the strategy reported when it aggregated a round (e.g. clipping)."""
+        if metrics:
+            self.aggregates.append({"round": server_round, **metrics})
+
     def record_evaluation(self, server_round: int, metrics: dict) -> None:
         """Add the central evaluation after a round (round 0 = before training)."""
         self.evaluations.append({"round": server_round, **metrics})
 
     def to_dataframe(self, kind: str = "rounds") -> pd.DataFrame:
-        """kind="fits": one row per (round, client); "evaluations": one per round;
-        "rounds": per round, the sums of cost columns, the example-weighted mean of the
-        other client metrics, cumulative API calls, and the central evaluation."""
+        """kind="fits": one row per (round, client); "evaluations": one per round; "failures":
+        one per failed client fit; "aggregates": the strategy's metrics per round; "rounds":
+        per round, the sums of cost columns, the example-weighted mean of the other client
+        metrics, cumulative API calls, and the central evaluation."""
         fits, evaluations = pd.DataFrame(self.fits), pd.DataFrame(self.evaluations)
         if kind == "fits":
             return fits
         if kind == "evaluations":
             return evaluations
+        if kind == "aggregates":
+            return pd.DataFrame(self.aggregates)
+        if kind == "failures":
+            return pd.DataFrame(self.failures, columns=["round", "client", "error", "message"])
         if kind != "rounds":
-            raise ValueError(f"kind must be one of rounds, fits, evaluations; got {kind!r}")
+            raise ValueError(
+                f"kind must be one of rounds, fits, evaluations, failures, aggregates; got {kind!r}"
+            )
         if fits.empty:
             return evaluations
         summed = [c for c in fits.columns if c in SUMMED or c.startswith("bytes_")]

@@ -3,20 +3,29 @@
 Mirrors Flower's run_simulation: client_fn(context) builds a client, the strategy samples
 clients and aggregates their fits, and only parameters, counts and scalar metrics travel.
 Each client's fit gets its own seed, derived from (seed, round, client), in config["seed"].
+Faults cost no finished work: failed clients are recorded and skipped, a spent budget ends the
+run cleanly, and a checkpoint after every round lets a killed run resume.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
+from ..blackbox.base import TransientAPIError
+from ..blackbox.meter import BudgetExceededError
 from ..validation import check_count
+from .checkpoint import load_checkpoint, save_checkpoint
 from .client import Client, Context, NDArrays
+from .faults import ClientDropout
 from .history import History
 from .strategy import FitResult, Strategy
 
 RESERVED = ("round", "client", "num_examples")
+# What a client may fail with and the round survive: the rest are bugs, and are raised.
+CLIENT_FAULTS = (TransientAPIError, ClientDropout, TimeoutError, ConnectionError)
 
 
 def _payload_bytes(parameters: NDArrays) -> int:
@@ -50,46 +59,62 @@ def _checked_fit(client_id: int, reply, reference: NDArrays) -> FitResult:
     return FitResult(client_id, parameters, int(num_examples), scalars)
 
 
-def run_simulation(
-    client_fn: Callable[[Context], Client],
+def fit_seed(seed: int, server_round: int, client_id: int) -> int:
+    """The seed of one client's fit in one round: the same wherever the client runs."""
+    return int(np.random.SeedSequence([seed, server_round, client_id]).generate_state(1)[0])
+
+
+# fit_round(server_round, parameters, [(client id, config)]) -> [(client id, reply or error)]
+FitRound = Callable[[int, NDArrays, list[tuple[int, dict]]], list[tuple[int, object]]]
+
+
+def run_rounds(
+    fit_round: FitRound,
     num_clients: int,
     strategy: Strategy,
     num_rounds: int,
-    seed: int = 0,
-    initial_parameters: NDArrays | None = None,
+    seed: int,
+    parameters: NDArrays,
+    history: History | None = None,
+    rng: np.random.Generator | None = None,
+    after_round: Callable[[int, NDArrays, History], None] | None = None,
 ) -> History:
-    """Run num_rounds of federated training; return the History (final parameters included).
+    """The server's loop, wherever the clients run: sample, send, collect, aggregate, evaluate.
 
-    initial_parameters default to client 0's get_parameters({}).
+    fit_round delivers a round's fits (in process, or as Flower messages) and returns each
+    sampled client's reply, or the exception its fit ended with. A fresh history is evaluated
+    at round 0; a restored one (with its rng) goes on after its last round. after_round(round,
+    parameters, history) runs after each whole round (checkpoints use it).
     """
-    num_clients = check_count("num_clients", num_clients)
-    num_rounds = check_count("num_rounds", num_rounds, minimum=0)
-    seed = check_count("seed", seed, minimum=0)
-    if not isinstance(strategy, Strategy):
-        raise TypeError(f"strategy must be a Strategy, got {type(strategy).__name__}")
-    contexts = [Context(client_id) for client_id in range(num_clients)]
-    if initial_parameters is None:
-        initial_parameters = client_fn(contexts[0]).get_parameters({})
-    parameters = [np.array(p, copy=True) for p in initial_parameters]
-    rng = np.random.default_rng(seed)
-    history = History()
-    evaluation = strategy.evaluate(0, parameters)
-    if evaluation is not None:
-        history.record_evaluation(0, evaluation)
-    for server_round in range(1, num_rounds + 1):
-        results = []
-        for client_id, config in strategy.configure_fit(
-            server_round, list(range(num_clients)), rng
-        ):
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    if history is None:
+        history = History()
+        evaluation = strategy.evaluate(0, parameters)
+        if evaluation is not None:
+            history.record_evaluation(0, evaluation)
+        if after_round:
+            after_round(0, parameters, history)
+    needed = getattr(strategy, "min_fit_clients", 1)
+    for server_round in range(history.last_round + 1, num_rounds + 1):
+        if history.stopped:
+            break
+        sampled = strategy.configure_fit(server_round, list(range(num_clients)), rng)
+        for client_id, config in sampled:
             if not 0 <= client_id < num_clients:
                 raise ValueError(
                     f"strategy sampled client {client_id}, not in 0..{num_clients - 1}"
                 )
-            client_seed = int(
-                np.random.SeedSequence([seed, server_round, client_id]).generate_state(1)[0]
-            )
-            sent = [p.copy() for p in parameters]
-            reply = client_fn(contexts[client_id]).fit(sent, {**config, "seed": client_seed})
+            config["seed"] = fit_seed(seed, server_round, client_id)
+        results = []
+        for client_id, reply in fit_round(server_round, parameters, sampled):
+            if isinstance(reply, BudgetExceededError):
+                history.stopped = {"round": server_round, "reason": str(reply)}
+                break
+            if isinstance(reply, CLIENT_FAULTS):
+                history.record_failure(server_round, client_id, reply)
+                continue
+            if isinstance(reply, BaseException):
+                raise reply
             result = _checked_fit(client_id, reply, parameters)
             results.append(result)
             history.record_fit(
@@ -102,9 +127,94 @@ def run_simulation(
                     **result.metrics,
                 },
             )
-        parameters, _ = strategy.aggregate_fit(server_round, parameters, results)
+        if history.stopped:  # the unfinished round is dropped; the last whole one stands
+            history.fits = [row for row in history.fits if row["round"] != server_round]
+            break
+        if len(results) < needed:
+            history.skipped_rounds.append(server_round)
+        else:
+            parameters, metrics = strategy.aggregate_fit(server_round, parameters, results)
+            history.record_aggregate(server_round, metrics)
         evaluation = strategy.evaluate(server_round, parameters)
         if evaluation is not None:
             history.record_evaluation(server_round, evaluation)
+        history.last_round = server_round
+        if after_round:
+            after_round(server_round, parameters, history)
+    if history.stopped and after_round:
+        after_round(history.last_round, parameters, history)
     history.parameters = parameters
     return history
+
+
+def run_simulation(
+    client_fn: Callable[[Context], Client],
+    num_clients: int,
+    strategy: Strategy,
+    num_rounds: int,
+    seed: int = 0,
+    initial_parameters: NDArrays | None = None,
+    checkpoint=None,
+) -> History:
+    """Run num_rounds of federated training in this process; return the History (final
+    parameters included).
+
+    initial_parameters default to client 0's get_parameters({}). A client whose fit fails
+    transiently (TransientAPIError after its retries, ClientDropout, TimeoutError,
+    ConnectionError) is recorded in History.failures and the round goes on; a round that fewer
+    than the strategy's min_fit_clients answer keeps the global parameters (History
+    .skipped_rounds). A spent API budget ends training after the last whole round
+    (History.stopped). With `checkpoint` (a file path) the run is saved after every round and,
+    when the file exists, resumed from it.
+    """
+    num_clients = check_count("num_clients", num_clients)
+    num_rounds = check_count("num_rounds", num_rounds, minimum=0)
+    seed = check_count("seed", seed, minimum=0)
+    if not isinstance(strategy, Strategy):
+        raise TypeError(f"strategy must be a Strategy, got {type(strategy).__name__}")
+    contexts = [Context(client_id) for client_id in range(num_clients)]
+    rng, history = np.random.default_rng(seed), None
+    settings = {"num_clients": num_clients, "seed": seed}
+    if checkpoint is not None and Path(checkpoint).exists():
+        saved = load_checkpoint(checkpoint)
+        if saved["settings"] != settings:
+            raise ValueError(
+                f"checkpoint {checkpoint} belongs to a run with {saved['settings']}, not "
+                f"{settings}; give another path or move it away"
+            )
+        parameters, history = saved["parameters"], saved["history"]
+        for context, state in zip(contexts, saved["states"], strict=True):
+            context.state = state
+        rng.bit_generator.state = saved["rng"]
+    else:
+        if initial_parameters is None:
+            initial_parameters = client_fn(contexts[0]).get_parameters({})
+        parameters = [np.array(p, copy=True) for p in initial_parameters]
+
+    def fit_round(_round, parameters, sampled):
+        replies = []
+        for client_id, config in sampled:
+            try:
+                reply = client_fn(contexts[client_id]).fit([p.copy() for p in parameters], config)
+            except (*CLIENT_FAULTS, BudgetExceededError) as error:
+                reply = error
+            replies.append((client_id, reply))
+            if isinstance(reply, BudgetExceededError):
+                break
+        return replies
+
+    def save(server_round, parameters, history):
+        states = [context.state for context in contexts]
+        save_checkpoint(checkpoint, server_round, parameters, states, rng, history, settings)
+
+    return run_rounds(
+        fit_round,
+        num_clients,
+        strategy,
+        num_rounds,
+        seed,
+        parameters,
+        history,
+        rng,
+        after_round=save if checkpoint is not None else None,
+    )

@@ -153,12 +153,14 @@ def run_text(
     data: TextDataset | None = None,
     api: BlackBox | None = None,
     evaluator: BlackBox | None = None,
+    checkpoint=None,
 ) -> dict:
     """Run one experiment; return its settings, test accuracy (after every round too, when
     federated), each client's accuracy on its own label mix, the controls' accuracies, the API
     calls and examples that training spent (and saved, when `api` caches), and the learned
     prompt where it has words. `evaluator` scores the test set unbilled (a caching one can be
-    shared by runs on the same data, as a sweep does)."""
+    shared by runs on the same data, as a sweep does). `checkpoint` (federated runs): a file
+    saved after every round, resumed from when it exists (see federated.run_simulation)."""
     data = data if data is not None else load_text(experiment.dataset)
     if experiment.blackbox == EMBEDDING and isinstance(data.train_texts[0], tuple):
         raise ValueError(
@@ -249,6 +251,7 @@ def run_text(
             strategy,
             experiment.rounds,
             seed=experiment.seed,
+            checkpoint=checkpoint,
         )
         scored = [predict(history.parameters)]
         rounds = history.to_dataframe()

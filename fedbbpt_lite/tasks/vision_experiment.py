@@ -27,6 +27,7 @@ from ..blackbox.miniclip import MiniCLIPBlackBox
 from ..datasets.few_shot import per_class_indices
 from ..datasets.registry import VisionDataset, load_vision, unit_images
 from ..federated import Context, FedAvg, partition, run_simulation
+from ..federated.privacy import DPFedAvg
 from ..prompts import Coordinator, GridPrompt, PaddingPrompt
 from ..validation import check_choice, check_count, check_real, check_run_settings
 from .vision import client_accuracy, predict
@@ -116,10 +117,21 @@ def run_vision(
     experiment: VisionExperiment,
     data: VisionDataset | None = None,
     blackbox: BlackBox | None = None,
+    checkpoint=None,
+    privacy: dict | None = None,
 ) -> dict:
     """Run one experiment; return its settings and results: test accuracy, zero-shot accuracy,
-    the API calls and examples that training spent, and test accuracy after every round for
-    the federated method. Test-set scoring goes through a separate, unbilled evaluator."""
+    the API calls and examples that training spent (in this process), and test accuracy after
+    every round for the federated method. Test-set scoring goes through a separate, unbilled
+    evaluator. `checkpoint` (federated runs): a file saved after every round, resumed from when
+    it exists (see federated.run_simulation). `privacy` (federated runs): {"clip_norm": C,
+    "noise_multiplier": z} aggregates with client-level differential privacy (DPFedAvg)."""
+    if privacy is not None and experiment.method != "fedbbpt":
+        raise ValueError("privacy applies to method 'fedbbpt' (the server's aggregation) only")
+    if privacy is not None and (
+        not isinstance(privacy, dict) or set(privacy) != {"clip_norm", "noise_multiplier"}
+    ):
+        raise ValueError("privacy must be a dict with exactly clip_norm and noise_multiplier")
     data = data if data is not None else load_vision(experiment.dataset)
     blackbox = blackbox if blackbox is not None else vision_api(experiment.blackbox)
     evaluator = vision_api(experiment.blackbox)
@@ -184,24 +196,37 @@ def run_vision(
             )
         ]
     elif experiment.method == "fedbbpt":
-        predicted = [zero_shot_predicted]  # replaced by the global model's after every round
 
         def evaluate(_round: int, parameters) -> dict:
-            predicted[0] = test_predictions(parameters[0])
-            return {"accuracy": test_accuracy(predicted[0])}
+            return {"accuracy": test_accuracy(test_predictions(parameters[0]))}
 
-        strategy = FedAvg(
-            fraction_fit=experiment.fraction_fit,
-            server_learning_rate=experiment.server_learning_rate,
-            evaluate_fn=evaluate,
-        )
+        options = {
+            "fraction_fit": experiment.fraction_fit,
+            "server_learning_rate": experiment.server_learning_rate,
+            "evaluate_fn": evaluate,
+        }
+        if privacy is None:
+            strategy = FedAvg(**options)
+        else:
+            strategy = DPFedAvg(**privacy, noise_seed=experiment.seed, **options)
         history = run_simulation(
             lambda context: client(context, parts[context.client_id], experiment.local_steps),
             experiment.clients,
             strategy,
             experiment.rounds,
             seed=experiment.seed,
+            checkpoint=checkpoint,
         )
+        predicted = [test_predictions(history.parameters[0])]
+        if privacy is not None:  # the settings, and per round what clipping did
+            aggregates = history.to_dataframe("aggregates")
+            privacy_report = {
+                **privacy,
+                **{
+                    k: aggregates[k].round(4).tolist()
+                    for k in ("clipped_fraction", "median_update_norm")
+                },
+            }
         per_round = [round(a, 4) for a in history.to_dataframe("evaluations")["accuracy"]]
     else:
         groups = [np.arange(len(y))] if experiment.method == "centralized" else parts
@@ -226,4 +251,5 @@ def run_vision(
         "examples_sent": blackbox.meter.examples - examples,
         "accuracy_per_round": per_round,
         "client_accuracy": per_client(owned, parts),
+        **({"privacy": privacy_report} if privacy is not None else {}),
     }

@@ -1,0 +1,91 @@
+"""Privacy made visible: what a client's reply carries (and never carries), and client-level
+differential privacy by clipping updates and adding Gaussian noise at the server."""
+
+import numpy as np
+import pytest
+
+from fedbbpt_lite.datasets.registry import load_vision
+from fedbbpt_lite.federated import Context, FitResult
+from fedbbpt_lite.federated.privacy import DPFedAvg
+from fedbbpt_lite.prompts import GridPrompt
+from fedbbpt_lite.tasks.vision_client import PromptClient
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, run_vision
+from fedbbpt_lite.zo import SPSAGCConfig
+
+
+def _results(updates, sizes=None):
+    sizes = sizes or [10] * len(updates)
+    return [
+        FitResult(k, [np.asarray(u, dtype=np.float64)], n, {})
+        for k, (u, n) in enumerate(zip(updates, sizes, strict=True))
+    ]
+
+
+def test_without_noise_or_binding_clip_it_is_the_plain_mean_of_the_updates():
+    strategy = DPFedAvg(clip_norm=100.0, noise_multiplier=0.0)
+    new, metrics = strategy.aggregate_fit(
+        1, [np.zeros(3)], _results([[1, 0, 0], [0, 3, 0]], [1, 9])
+    )
+    np.testing.assert_allclose(new[0], [0.5, 1.5, 0.0])  # equal weights, not example weights
+    assert metrics["clipped_fraction"] == 0 and metrics["noise_std"] == 0
+
+
+def test_one_client_moves_the_average_by_at_most_clip_norm_over_m():
+    strategy = DPFedAvg(clip_norm=1.0, noise_multiplier=0.0)
+    global_ = [np.full(4, 2.0)]
+    results = _results([2.0 + np.array([1e6, 0, 0, 0]), np.full(4, 2.0), np.full(4, 2.0)])
+    new, metrics = strategy.aggregate_fit(1, global_, results)
+    assert np.linalg.norm(new[0] - global_[0]) == pytest.approx(1.0 / 3)
+    assert metrics["clipped_fraction"] == pytest.approx(1 / 3)
+
+
+def test_the_noise_has_standard_deviation_multiplier_times_clip_over_m():
+    strategy = DPFedAvg(clip_norm=2.0, noise_multiplier=1.5, noise_seed=4)
+    zeros = [np.zeros(20_000)]
+    new, metrics = strategy.aggregate_fit(3, zeros, _results([np.zeros(20_000)] * 5))
+    assert metrics["noise_std"] == pytest.approx(1.5 * 2.0 / 5)
+    assert np.std(new[0]) == pytest.approx(0.6, rel=0.03)
+    again, _ = DPFedAvg(clip_norm=2.0, noise_multiplier=1.5, noise_seed=4).aggregate_fit(
+        3, zeros, _results([np.zeros(20_000)] * 5)
+    )
+    np.testing.assert_array_equal(new[0], again[0])  # seeded: a run can be repeated
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"clip_norm": 0.0, "noise_multiplier": 1.0}, "clip_norm"),
+        ({"clip_norm": 1.0, "noise_multiplier": -1.0}, "noise_multiplier"),
+        ({"clip_norm": 1.0, "noise_multiplier": 1.0, "noise_seed": -1}, "noise_seed"),
+    ],
+)
+def test_dp_settings_are_checked(options, message):
+    with pytest.raises(ValueError, match=message):
+        DPFedAvg(**options)
+
+
+def test_a_dp_run_reports_its_settings_and_what_clipping_did():
+    experiment = VisionExperiment(clients=4, rounds=2, local_steps=1, shots=4)
+    privacy = {"clip_norm": 0.05, "noise_multiplier": 1.0}
+    result = run_vision(experiment, privacy=privacy)
+    assert result["privacy"]["noise_multiplier"] == 1.0
+    assert len(result["privacy"]["clipped_fraction"]) == 2
+    with pytest.raises(ValueError, match="privacy applies to method 'fedbbpt'"):
+        run_vision(VisionExperiment(method="centralized"), privacy=privacy)
+    with pytest.raises(ValueError, match="clip_norm and noise_multiplier"):
+        run_vision(experiment, privacy={"clip_norm": 1.0})
+
+
+def test_a_reply_carries_parameters_a_count_and_three_numbers_never_data(clip):
+    data = load_vision("mnist_inverted")
+    images, labels = data.x_train[:24], data.y_train[:24].numpy()
+    prompt = GridPrompt()
+    client = PromptClient(
+        Context(0), clip, prompt, images, labels, data.prompts, SPSAGCConfig(a=0.1), 2, 8
+    )
+    parameters, count, metrics = client.fit([prompt.init_params()], {"seed": 0})
+    assert [p.shape for p in parameters] == [(prompt.num_params,)]  # 49 numbers of a prompt
+    assert count == 24  # how many examples, not which
+    assert set(metrics) == {"train_loss", "api_calls", "examples_sent"}
+    assert all(isinstance(v, int | float) for v in metrics.values())
+    assert parameters[0].size < images[0].numel()  # fewer numbers than one private image
