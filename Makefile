@@ -2,10 +2,14 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-LINTED := fedbbpt_lite tests benchmarks scripts notebooks
+LINTED := fedbbpt_lite tests benchmarks scripts notebooks examples
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
+# Flower offline and quiet: no telemetry, no update check, no per-run dependency install.
+export FLWR_TELEMETRY_ENABLED := 0
+export FLWR_DISABLE_UPDATE_CHECK := 1
+export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 
 .PHONY: install demo test lint unit nbval lab lessons exercises benchmark data miniclip encoder clean
 

@@ -113,6 +113,88 @@ def vision_api(name: str, **api_options) -> BlackBox:
     return CLIPBlackBox(name, **api_options)
 
 
+class VisionFederation:
+    """An experiment's pieces, the same wherever its clients run: the few-shot pool and its
+    split, the prompt generator, the clients, the strategy and the unbilled test scoring.
+    run_vision runs them in process; fedbbpt_lite.flower runs them as Flower apps."""
+
+    def __init__(
+        self,
+        experiment: VisionExperiment,
+        data: VisionDataset | None = None,
+        blackbox: BlackBox | None = None,
+    ):
+        self.experiment = experiment
+        self.data = data if data is not None else load_vision(experiment.dataset)
+        self.blackbox = blackbox if blackbox is not None else vision_api(experiment.blackbox)
+        self.evaluator = vision_api(experiment.blackbox)
+        self.rng = np.random.default_rng(experiment.seed)
+        self.x, self.y = few_shot_pool(self.data, experiment.shots, self.rng)
+        self.parts = partition.partition(
+            self.y, experiment.clients, experiment.partition, self.rng, alpha=experiment.alpha
+        )
+        channels, size = self.data.x_train.shape[1], self.data.x_train.shape[-1]
+        eps = self.data.tuning.get("eps", 1.0)
+        self.generator = make_generator(experiment.generator, channels, experiment.seed, size, eps)
+        self.optimiser = zo.SPSAGCConfig(
+            a=experiment.step_size or STEP_SIZES[experiment.generator],
+            **{k: v for k, v in self.data.tuning.items() if k in ("c", "gamma", "beta")},
+        )
+        self.test_labels = self.data.y_test.numpy()
+
+    def test_predictions(self, w=None) -> np.ndarray:
+        """Test-set predictions with the generator at w (None: zero-shot), unbilled."""
+        return np.concatenate(
+            [
+                predict(self.evaluator, unit_images(chunk), self.data.prompts, self.generator, w)
+                for chunk in self.data.x_test.split(TEST_CHUNK)
+            ]
+        )
+
+    def test_accuracy(self, predicted: np.ndarray) -> float:
+        return float((predicted == self.test_labels).mean())
+
+    def per_client(self, predicted: list[np.ndarray], owners) -> list[float]:
+        """Each client's accuracy on test data re-weighted to its own label mix."""
+        return [
+            round(client_accuracy(p, self.test_labels, self.y[idx], len(self.data.prompts)), 4)
+            for p, idx in zip(predicted, owners, strict=True)
+        ]
+
+    def client(self, context: Context, idx: np.ndarray, steps: int) -> PromptClient:
+        """A tuner of the pool's examples at idx, taking `steps` SPSA-GC steps per fit."""
+        return PromptClient(
+            context,
+            self.blackbox,
+            self.generator,
+            self.x[torch.from_numpy(idx)],
+            self.y[idx],
+            self.data.prompts,
+            self.optimiser,
+            steps,
+            self.experiment.batch_size,
+        )
+
+    def client_fn(self, context: Context) -> PromptClient:
+        """The Fed-BBPT client of context.client_id: its own part of the pool."""
+        return self.client(context, self.parts[context.client_id], self.experiment.local_steps)
+
+    def strategy(self, privacy: dict | None = None) -> FedAvg:
+        """FedAvg (DPFedAvg with privacy) that scores the global prompt on the test set."""
+
+        def evaluate(_round: int, parameters) -> dict:
+            return {"accuracy": self.test_accuracy(self.test_predictions(parameters[0]))}
+
+        options = {
+            "fraction_fit": self.experiment.fraction_fit,
+            "server_learning_rate": self.experiment.server_learning_rate,
+            "evaluate_fn": evaluate,
+        }
+        if privacy is None:
+            return FedAvg(**options)
+        return DPFedAvg(**privacy, noise_seed=self.experiment.seed, **options)
+
+
 def run_vision(
     experiment: VisionExperiment,
     data: VisionDataset | None = None,
@@ -132,92 +214,36 @@ def run_vision(
         not isinstance(privacy, dict) or set(privacy) != {"clip_norm", "noise_multiplier"}
     ):
         raise ValueError("privacy must be a dict with exactly clip_norm and noise_multiplier")
-    data = data if data is not None else load_vision(experiment.dataset)
-    blackbox = blackbox if blackbox is not None else vision_api(experiment.blackbox)
-    evaluator = vision_api(experiment.blackbox)
-    rng = np.random.default_rng(experiment.seed)
-    x, y = few_shot_pool(data, experiment.shots, rng)
-    parts = partition.partition(
-        y, experiment.clients, experiment.partition, rng, alpha=experiment.alpha
-    )
-    channels, size = data.x_train.shape[1], data.x_train.shape[-1]
-    eps = data.tuning.get("eps", 1.0)
-    generator = make_generator(experiment.generator, channels, experiment.seed, size, eps)
-    optimiser = zo.SPSAGCConfig(
-        a=experiment.step_size or STEP_SIZES[experiment.generator],
-        **{k: v for k, v in data.tuning.items() if k in ("c", "gamma", "beta")},
-    )
-    test_labels = data.y_test.numpy()
-
-    def test_predictions(w=None) -> np.ndarray:
-        return np.concatenate(
-            [
-                predict(evaluator, unit_images(chunk), data.prompts, generator, w)
-                for chunk in data.x_test.split(TEST_CHUNK)
-            ]
-        )
-
-    def test_accuracy(predicted: np.ndarray) -> float:
-        return float((predicted == test_labels).mean())
-
-    def per_client(predicted: np.ndarray, owners) -> list[float]:
-        """Each client's accuracy on test data re-weighted to its own label mix."""
-        return [
-            round(client_accuracy(p, test_labels, y[idx], len(data.prompts)), 4)
-            for p, idx in zip(predicted, owners, strict=True)
-        ]
-
-    def client(context: Context, idx: np.ndarray, steps: int) -> PromptClient:
-        return PromptClient(
-            context,
-            blackbox,
-            generator,
-            x[torch.from_numpy(idx)],
-            y[idx],
-            data.prompts,
-            optimiser,
-            steps,
-            experiment.batch_size,
-        )
-
-    zero_shot_predicted = test_predictions()
-    calls, examples = blackbox.meter.calls, blackbox.meter.examples
+    fed = VisionFederation(experiment, data, blackbox)
+    zero_shot_predicted = fed.test_predictions()
+    calls, examples = fed.blackbox.meter.calls, fed.blackbox.meter.examples
     per_round: list[float] = []
     if experiment.method == "zero_shot":
         predicted = [zero_shot_predicted]
     elif experiment.method == "whitebox":
         lr = experiment.step_size or WHITEBOX_LR[experiment.generator]
         steps, batch = experiment.steps, experiment.batch_size
-        predicted = [
-            test_predictions(
-                tune_whitebox(
-                    generator, x, y, data.prompts, rng, steps=steps, batch_size=batch, lr=lr
-                )
-            )
-        ]
+        w = tune_whitebox(
+            fed.generator,
+            fed.x,
+            fed.y,
+            fed.data.prompts,
+            fed.rng,
+            steps=steps,
+            batch_size=batch,
+            lr=lr,
+        )
+        predicted = [fed.test_predictions(w)]
     elif experiment.method == "fedbbpt":
-
-        def evaluate(_round: int, parameters) -> dict:
-            return {"accuracy": test_accuracy(test_predictions(parameters[0]))}
-
-        options = {
-            "fraction_fit": experiment.fraction_fit,
-            "server_learning_rate": experiment.server_learning_rate,
-            "evaluate_fn": evaluate,
-        }
-        if privacy is None:
-            strategy = FedAvg(**options)
-        else:
-            strategy = DPFedAvg(**privacy, noise_seed=experiment.seed, **options)
         history = run_simulation(
-            lambda context: client(context, parts[context.client_id], experiment.local_steps),
+            fed.client_fn,
             experiment.clients,
-            strategy,
+            fed.strategy(privacy),
             experiment.rounds,
             seed=experiment.seed,
             checkpoint=checkpoint,
         )
-        predicted = [test_predictions(history.parameters[0])]
+        predicted = [fed.test_predictions(history.parameters[0])]
         if privacy is not None:  # the settings, and per round what clipping did
             aggregates = history.to_dataframe("aggregates")
             privacy_report = {
@@ -229,7 +255,7 @@ def run_vision(
             }
         per_round = [round(a, 4) for a in history.to_dataframe("evaluations")["accuracy"]]
     else:
-        groups = [np.arange(len(y))] if experiment.method == "centralized" else parts
+        groups = [np.arange(len(fed.y))] if experiment.method == "centralized" else fed.parts
         share, extra = divmod(experiment.steps, len(groups))
         predicted = []
         for number, idx in enumerate(groups):
@@ -237,19 +263,20 @@ def run_vision(
             if steps == 0:
                 predicted.append(zero_shot_predicted)
                 continue
-            tuner = client(Context(number), idx, steps)
-            (w,), _, _ = tuner.fit(tuner.get_parameters({}), {"seed": int(rng.integers(2**31))})
-            predicted.append(test_predictions(w))
+            tuner = fed.client(Context(number), idx, steps)
+            seed = int(fed.rng.integers(2**31))
+            (w,), _, _ = tuner.fit(tuner.get_parameters({}), {"seed": seed})
+            predicted.append(fed.test_predictions(w))
     # One model for every client, except local-only where each client keeps its own.
-    owned = predicted if experiment.method == "local_only" else predicted * len(parts)
+    owned = predicted if experiment.method == "local_only" else predicted * len(fed.parts)
     return {
         "task": "vision",
         **asdict(experiment),
-        "accuracy": round(float(np.mean([test_accuracy(p) for p in predicted])), 4),
-        "zero_shot_accuracy": round(test_accuracy(zero_shot_predicted), 4),
-        "api_calls": blackbox.meter.calls - calls,
-        "examples_sent": blackbox.meter.examples - examples,
+        "accuracy": round(float(np.mean([fed.test_accuracy(p) for p in predicted])), 4),
+        "zero_shot_accuracy": round(fed.test_accuracy(zero_shot_predicted), 4),
+        "api_calls": fed.blackbox.meter.calls - calls,
+        "examples_sent": fed.blackbox.meter.examples - examples,
         "accuracy_per_round": per_round,
-        "client_accuracy": per_client(owned, parts),
+        "client_accuracy": fed.per_client(owned, fed.parts),
         **({"privacy": privacy_report} if privacy is not None else {}),
     }
