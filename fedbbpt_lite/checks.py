@@ -391,3 +391,59 @@ def check_add_dataset(add_dataset) -> None:
         "the new runs should all be on the added data set",
     )
     _passed("add_dataset")
+
+
+# ---------------------------------------------------------------- lesson 07
+
+
+def check_clip_update(clip_update) -> None:
+    """clip_update(update, clip_norm) -> the update scaled to L2 norm at most clip_norm."""
+    rng = np.random.default_rng(0)
+    for scale in (0.1, 1.0, 30.0):
+        update = rng.normal(size=12) * scale
+        kept = update.copy()
+        got = np.asarray(clip_update(update, 1.5), dtype=float)
+        _expect(np.array_equal(update, kept), "leave the update you were given unchanged")
+        _expect(got.shape == update.shape, "return an array of the update's shape")
+        norm = np.linalg.norm(update)
+        want = update * min(1.0, 1.5 / norm)
+        _expect(
+            np.linalg.norm(got) <= 1.5 + 1e-9,
+            "the clipped update's L2 norm must be at most clip_norm",
+        )
+        _expect(
+            np.allclose(got, want),
+            "scale the whole update by min(1, clip_norm / norm): keep its direction, and leave "
+            "an update already inside the ball as it is",
+        )
+    zero = np.asarray(clip_update(np.zeros(3), 1.0), dtype=float)
+    _expect(np.all(np.isfinite(zero)) and not zero.any(), "a zero update stays zero (no 0/0)")
+    _passed("clip_update")
+
+
+def check_answered_fraction(answered_fraction) -> None:
+    """answered_fraction(history, server_round) -> the share of that round's sampled clients
+    that answered: fits / (fits + failures) in that round."""
+    from .federated.history import History
+
+    history = History()
+    for client in range(4):
+        history.record_fit(1, client, {"num_examples": 10})
+    for client in (0, 2):
+        history.record_fit(2, client, {"num_examples": 10})
+    history.record_failure(2, 1, RuntimeError("dropped"))
+    history.record_failure(2, 3, RuntimeError("dropped"))
+    history.record_failure(3, 0, RuntimeError("dropped"))
+    history.record_fit(3, 1, {"num_examples": 10})
+    for server_round, want in ((1, 1.0), (2, 0.5), (3, 0.5)):
+        got = answered_fraction(history, server_round)
+        _expect(
+            isinstance(got, numbers.Real) and not isinstance(got, bool),
+            "return one number (a float)",
+        )
+        _expect(
+            np.isclose(got, want),
+            f"round {server_round}: count that round's rows in history.fits (answered) and "
+            "history.failures (sampled but failed), and divide",
+        )
+    _passed("answered_fraction")

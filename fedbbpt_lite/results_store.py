@@ -20,11 +20,17 @@ def read_rows(path) -> list[dict]:
     lines, rows = path.read_text().splitlines(), []
     for number, line in enumerate(lines, 1):
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
             if number == len(lines):  # a write cut off by a kill: that run is redone
                 continue
-            raise ValueError(f"{path} line {number} is not a JSON row") from None
+            row = None
+        if not isinstance(row, dict):
+            raise ValueError(
+                f"{path} line {number} is not a JSON object (one run's row); the file is left "
+                "as it is: mend or delete that line, or give another output path"
+            )
+        rows.append(row)
     return rows
 
 

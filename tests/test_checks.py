@@ -38,6 +38,8 @@ EXERCISES = {
     "check_gain_over_controls": "gain_over_controls",
     "check_accuracy_of": "accuracy_of",
     "check_add_dataset": "add_dataset",
+    "check_clip_update": "clip_update",
+    "check_answered_fraction": "answered_fraction",
 }
 
 
@@ -612,3 +614,29 @@ def _mutates(spec, name):
 )
 def test_add_dataset_rejects(answer, capsys):
     _assert_rejected(capsys, checks.check_add_dataset, answer)
+
+
+# ------------------------------------------------------------------ lesson 07
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda u, c: np.clip(u, -c, c),  # clips coordinates, not the norm
+        lambda u, c: u * c / np.linalg.norm(u),  # scales small updates up too
+        lambda u, c: u / max(1.0, np.linalg.norm(u) / c) if np.linalg.norm(u) else u * np.nan,
+    ],
+)
+def test_clip_update_rejects(answer, capsys):
+    _assert_rejected(capsys, checks.check_clip_update, answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda h, r: sum(f["round"] == r for f in h.fits),  # a count, not a fraction
+        lambda h, r: len(h.fits) / (len(h.fits) + len(h.failures)),  # every round at once
+    ],
+)
+def test_answered_fraction_rejects(answer, capsys):
+    _assert_rejected(capsys, checks.check_answered_fraction, answer)

@@ -152,9 +152,8 @@ def test_bdpl_runs_on_a_glue_pair_task_and_the_embedding_api_refuses_pairs(tmp_p
     _tsv(tmp_path / "dev.tsv", header + rows[:6])
     data = load_glue("glue/rte", tmp_path)
     settings = {"dataset": "glue/rte", "clients": 2, "rounds": 1, "local_calls": 2, "shots": 4}
-    experiment = TextExperiment(
-        blackbox=tiny_masked, batch_size=4, candidates=5, samples=2, **settings
-    )
+    settings["samples"] = 2
+    experiment = TextExperiment(blackbox=tiny_masked, batch_size=4, candidates=5, **settings)
     result = run_text(experiment, data)
     assert result["api_calls"] == 4 and 0 <= result["accuracy"] <= 1
     with pytest.raises(ValueError, match="sentence pairs"):

@@ -243,9 +243,8 @@ def test_experiment_rejects_bad_settings_naming_them(kwargs, name):
 
 
 def test_a_budget_that_does_not_divide_into_steps_is_refused(bbc):
-    experiment = TextExperiment(prompt="bdpl", samples=4, candidates=10, **SMALL)
-    with pytest.raises(ValueError, match="local_calls"):
-        run_text(experiment, bbc)
+    with pytest.raises(ValueError, match=r"local_calls \(10\) must be a multiple of the 4"):
+        TextExperiment(prompt="bdpl", samples=4, candidates=10, **SMALL)
 
 
 def test_nearest_words_read_a_soft_prompt_back_as_tokens():

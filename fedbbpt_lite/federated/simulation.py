@@ -165,7 +165,7 @@ def run_simulation(
     than the strategy's min_fit_clients answer keeps the global parameters (History
     .skipped_rounds). A spent API budget ends training after the last whole round
     (History.stopped). With `checkpoint` (a file path) the run is saved after every round and,
-    when the file exists, resumed from it.
+    when the file exists, resumed from it (a run its budget stopped goes on from there).
     """
     num_clients = check_count("num_clients", num_clients)
     num_rounds = check_count("num_rounds", num_rounds, minimum=0)
@@ -183,6 +183,7 @@ def run_simulation(
                 f"{settings}; give another path or move it away"
             )
         parameters, history = saved["parameters"], saved["history"]
+        history.stopped = None  # a run stopped by its budget goes on if it can now pay
         for context, state in zip(contexts, saved["states"], strict=True):
             context.state = state
         rng.bit_generator.state = saved["rng"]

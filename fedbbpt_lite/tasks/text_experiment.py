@@ -53,6 +53,7 @@ EMBEDDING = "minilm"
 CANDIDATE_SETS = ("topical", "random")
 # BDPL's AdamW lr, SPSA-GC's a, CMA-ES's initial sigma, the probe's gradient-descent lr.
 STEP_SIZES = {"bdpl": 0.03, "soft_spsa": 1.0, "soft_cma": 1.0, "probe": 30.0}
+SP_AVG = zo.SPSAGCConfig().sp_avg  # the soft prompt's SPSA-GC draws per step
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,19 @@ class TextExperiment:
         for name in ("candidates", "samples", "popsize", "intrinsic_dim"):
             check_count(name, getattr(self, name), minimum=2)
         check_run_settings(self)
+        per_step = self.calls_per_step
+        if self.local_calls % per_step:
+            raise ValueError(
+                f"local_calls ({self.local_calls}) must be a multiple of the {per_step} calls "
+                f"one {self.prompt} step takes"
+            )
+
+    @property
+    def calls_per_step(self) -> int:
+        """API calls of one optimiser step (BDPL's samples, CMA-ES's population, SPSA-GC's
+        2 x SP_AVG; the probe's one call)."""
+        steps = {"bdpl": self.samples, "soft_cma": self.popsize, "soft_spsa": 2 * SP_AVG}
+        return steps.get(self.prompt, 1)
 
     @property
     def calls(self) -> int:
