@@ -20,6 +20,16 @@ from . import (
 from .seeding import set_seed
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """fbl.flower, imported on first use: it needs the optional Flower extra."""
+    if name == "flower":
+        import importlib
+
+        return importlib.import_module(".flower", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "blackbox",
     "checks",

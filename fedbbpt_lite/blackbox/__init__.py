@@ -1,13 +1,15 @@
 """The API boundary: black boxes that reveal outputs only, with a meter, budget and faults."""
 
-from .base import BlackBox, TransientAPIError
+from .base import APITimeoutError, BlackBox, TransientAPIError
 from .clip import CLIPBlackBox
 from .embedding import EmbeddingBlackBox
 from .meter import Budget, BudgetExceededError, Meter
 from .miniclip import MiniCLIPBlackBox
+from .retry import RetryPolicy
 from .toy import TOY_FUNCTIONS, ToyBlackBox, ToyFunction
 
 __all__ = [
+    "APITimeoutError",
     "BlackBox",
     "Budget",
     "BudgetExceededError",
@@ -15,6 +17,7 @@ __all__ = [
     "EmbeddingBlackBox",
     "Meter",
     "MiniCLIPBlackBox",
+    "RetryPolicy",
     "TOY_FUNCTIONS",
     "ToyBlackBox",
     "ToyFunction",

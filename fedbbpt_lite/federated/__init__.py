@@ -1,14 +1,19 @@
-"""Federated learning with Flower's vocabulary: clients, strategies, simulation, History."""
+"""Federated learning with Flower's vocabulary: clients, strategies, simulation, History; and
+what real federations need: checkpoints, injected faults, client-level differential privacy."""
 
 from . import partition
 from .client import Client, Context, NDArrays
+from .faults import ClientDropout, with_dropouts
 from .history import History
+from .privacy import DPFedAvg
 from .simulation import run_simulation
 from .strategy import FedAvg, FitResult, Strategy
 
 __all__ = [
     "Client",
+    "ClientDropout",
     "Context",
+    "DPFedAvg",
     "FedAvg",
     "FitResult",
     "History",
@@ -16,4 +21,5 @@ __all__ = [
     "Strategy",
     "partition",
     "run_simulation",
+    "with_dropouts",
 ]
