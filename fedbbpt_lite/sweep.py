@@ -211,7 +211,7 @@ def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
     if progress:
         finished = len(planned) - len(todo)
         print(f"sweep: {len(planned)} runs, {finished} already finished in {store.path}")
-    data, evaluators = {}, {}
+    data, evaluators = {}, {}  # the data set at hand only: paper-scale sets are large
     with tqdm(
         total=len(planned), initial=len(planned) - len(todo), disable=not progress, unit="run"
     ) as bar:
@@ -219,7 +219,7 @@ def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
             bar.set_postfix_str(describe(experiment))
             began = time.time()
             if experiment.dataset not in data:
-                data[experiment.dataset] = _test_subset(experiment.dataset, spec.test_every)
+                data = {experiment.dataset: _test_subset(experiment.dataset, spec.test_every)}
             dataset = data[experiment.dataset]
             if isinstance(experiment, TextExperiment):
                 which = (experiment.dataset, experiment.blackbox)

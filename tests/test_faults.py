@@ -20,7 +20,7 @@ from fedbbpt_lite.federated.faults import with_dropouts
 from fedbbpt_lite.federated.state_codec import decode_state, encode_state
 from fedbbpt_lite.policy_gradient import BDPLState
 from fedbbpt_lite.tasks.toy_federation import QuadraticFederation
-from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, run_vision
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, VisionFederation, run_vision
 from fedbbpt_lite.zo import SPSAGCState
 
 QUAD = ToyFunction("quadratic", 4)
@@ -53,6 +53,11 @@ def test_retries_give_up_after_their_attempts_and_never_retry_a_spent_budget():
     with pytest.raises(BudgetExceededError):
         spent.query(ROWS)
     assert spent.meter.retries == 0
+
+
+def test_fault_and_timeout_rates_must_leave_room_for_an_answer():
+    with pytest.raises(ValueError, match="fault_rate \\+ timeout_rate must be below 1"):
+        ToyBlackBox(QUAD, fault_rate=0.6, timeout_rate=0.5)
 
 
 def test_backoff_grows_by_its_factor_up_to_its_cap():
@@ -102,12 +107,16 @@ SMALL = {"clients": 3, "rounds": 4, "local_steps": 2, "shots": 4, "batch_size": 
 def test_a_spent_budget_ends_training_after_the_last_whole_round_and_saves_it(tmp_path):
     experiment = VisionExperiment(**SMALL)
     api = MiniCLIPBlackBox(budget=Budget(max_calls=15))  # 6 calls a round: round 3 runs out
-    result = run_vision(experiment, blackbox=api, checkpoint=tmp_path / "run.safetensors")
+    federation = VisionFederation(experiment, blackbox=api)
+    path = tmp_path / "run.safetensors"
+    history = run_simulation(federation.client_fn, 3, federation.strategy(), 4, checkpoint=path)
+    assert history.stopped["round"] == 3 and "budget" in history.stopped["reason"].lower()
+    assert history.last_round == 2 and {row["round"] for row in history.fits} == {1, 2}
+    saved = load_checkpoint(path)
+    assert saved["round"] == 2 and saved["history"].fits == history.fits
+    np.testing.assert_array_equal(saved["parameters"][0], history.parameters[0])
+    result = run_vision(experiment, blackbox=MiniCLIPBlackBox(budget=Budget(max_calls=15)))
     assert len(result["accuracy_per_round"]) == 3  # rounds 0, 1 and 2
-    saved = load_checkpoint(tmp_path / "run.safetensors")
-    assert saved["round"] == 2 and "budget" in saved["history"].stopped["reason"].lower()
-    assert saved["history"].stopped["round"] == 3
-    assert {row["round"] for row in saved["history"].fits} == {1, 2}
 
 
 # ---- checkpoints -------------------------------------------------------------------------------
@@ -115,7 +124,7 @@ def test_a_spent_budget_ends_training_after_the_last_whole_round_and_saves_it(tm
 KILLED_RUN = """
 import json, os, signal, sys
 from fedbbpt_lite.blackbox import MiniCLIPBlackBox
-from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, run_vision
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, VisionFederation, run_vision
 
 class DiesMidRound(MiniCLIPBlackBox):
     def query(self, *args):
@@ -150,6 +159,13 @@ def test_a_run_killed_mid_round_resumes_to_the_same_result(tmp_path):
     assert result["accuracy"] == whole["accuracy"]
     assert result["client_accuracy"] == whole["client_accuracy"]
     assert result["api_calls"] == 12  # rounds 3 and 4 only: 1 and 2 came from the checkpoint
+
+
+def test_a_checkpoint_of_another_experiment_is_refused(tmp_path):
+    path = tmp_path / "run.safetensors"
+    run_vision(VisionExperiment(**SMALL), checkpoint=path)
+    with pytest.raises(ValueError, match="belongs to a run with"):
+        run_vision(VisionExperiment(**SMALL, step_size=0.5), checkpoint=path)
 
 
 def test_a_checkpoint_of_another_run_or_a_broken_one_is_refused(tmp_path):

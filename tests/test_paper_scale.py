@@ -17,6 +17,7 @@ from fedbbpt_lite.blackbox.clip import CLIPBlackBox, load_clip
 from fedbbpt_lite.blackbox.language_model import (
     LanguageModelBlackBox,
     hub_source,
+    language_model_kind,
     verbaliser_template,
 )
 from fedbbpt_lite.cli import main
@@ -110,6 +111,23 @@ def test_glue_parquet_files_load_as_the_hugging_face_layout(tmp_path):
     assert data.test_texts == (("A.", "C."),) and data.class_names == ("yes", "no")
 
 
+def test_a_folder_of_several_glue_tasks_gives_each_task_its_own_rows(tmp_path):
+    pytest.importorskip("pyarrow")
+    for task, text in (("rte", "r"), ("mrpc", "m")):
+        (tmp_path / task).mkdir()
+        frame = pd.DataFrame({"sentence1": [text], "sentence2": [text], "label": [1]})
+        for split in ("train", "validation"):
+            frame.to_parquet(tmp_path / task / f"{split}-00000-of-00001.parquet")
+    assert load_glue("glue/mrpc", tmp_path).train_texts == (("m", "m"),)
+
+
+def test_a_short_glue_tsv_row_is_an_error_naming_it(tmp_path):
+    _tsv(tmp_path / "train.tsv", [("sentence", "label"), ("fine", "1"), ("1",)])
+    _tsv(tmp_path / "dev.tsv", [("sentence", "label"), ("fine", "1")])
+    with pytest.raises(ValueError, match="row 2 lacks the fields"):
+        load_glue("glue/sst2", tmp_path)
+
+
 def test_glue_files_under_the_data_root_load_by_registry_name(tmp_path, monkeypatch):
     monkeypatch.setenv("FEDBBPT_LITE_DATA", str(tmp_path))
     header = [("sentence", "label")]
@@ -186,6 +204,19 @@ def test_clip_scores_are_the_scaled_cosines_of_its_own_embeddings(tiny_clip):
     np.testing.assert_allclose(scores.reshape(8, 2), expected.numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_an_image_api_and_data_of_another_size_or_task_are_refused(tiny_clip, tmp_path):
+    _eurosat(tmp_path)
+    data = load_blackvip("blackvip/eurosat", tmp_path, image_size=32)
+    with pytest.raises(ValueError, match="32-pixel images but blackbox 'miniclip' takes 28"):
+        run_vision(VisionExperiment(dataset="blackvip/eurosat"), data)
+    with pytest.raises(ValueError, match=r"is an image API \(clip\)"):
+        language_model_kind(tiny_clip)
+    with pytest.raises(ValueError, match="is an image API"):
+        TextExperiment(blackbox="miniclip")
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        CLIPBlackBox(tiny_clip, batch_size=0, device="cpu")
+
+
 def test_clip_rejects_images_of_another_size_or_range(tiny_clip):
     api = CLIPBlackBox(tiny_clip, device="cpu")
     with pytest.raises(ValueError, match=r"\(\.\.\., C, 32, 32\)"):
@@ -232,6 +263,8 @@ def test_a_coop_split_loads_resized_centre_cropped_uint8_images(tmp_path):
     assert int(data.x_test[2].float().mean()) == 44  # Forest_4's constant pixel value
     capped = load_blackvip("blackvip/eurosat", tmp_path, image_size=32, max_test=2)
     assert capped.y_test.tolist() == [0, 1]
+    more = load_blackvip("blackvip/eurosat", tmp_path, image_size=32, max_test=100)
+    assert more.y_test.tolist() == [0, 0, 1, 1]  # every class keeps what it has
 
 
 def test_fgvc_aircraft_and_class_folder_layouts_load(tmp_path):

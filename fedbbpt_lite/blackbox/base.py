@@ -69,6 +69,10 @@ class BlackBox(ABC):
         self.latency_s = check_real("latency_s", latency_s)
         self.fault_rate = check_real("fault_rate", fault_rate, below=1.0)
         self.timeout_rate = check_real("timeout_rate", timeout_rate, below=1.0)
+        if self.fault_rate + self.timeout_rate >= 1:
+            raise ValueError(
+                f"fault_rate + timeout_rate must be below 1, got {fault_rate} + {timeout_rate}"
+            )
         self.timeout_s = check_real("timeout_s", timeout_s)
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")

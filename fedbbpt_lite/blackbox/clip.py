@@ -13,6 +13,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
+from ..validation import check_count
 from .base import BlackBox
 from .language_model import hub_source, quiet_transformers
 
@@ -23,10 +24,13 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 @functools.cache
-def load_clip(name: str):
-    """(tokenizer, model, mean, std) for a CLIP model name or folder, loaded once per process."""
+def load_clip(name: str, device: str = "cpu"):
+    """(tokenizer, model, mean, std) for a CLIP model name or folder, loaded once per process
+    and device."""
     from transformers import AutoTokenizer, CLIPImageProcessor, CLIPModel
 
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"model must be a CLIP model's Hugging Face name or folder, got {name!r}")
     source, local = hub_source(name, "CLIP model")
     quiet_transformers()
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
@@ -36,7 +40,7 @@ def load_clip(name: str):
         mean, std = tuple(processor.image_mean), tuple(processor.image_std)
     except OSError:
         mean, std = CLIP_MEAN, CLIP_STD
-    return tokenizer, model.eval(), mean, std
+    return tokenizer, model.to(device).eval(), mean, std
 
 
 class CLIPBlackBox(BlackBox):
@@ -58,12 +62,11 @@ class CLIPBlackBox(BlackBox):
         super().__init__(**api_options)
         self.model_name = model
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self._tokenizer, model, mean, std = load_clip(model)
-        self._model = model.to(self.device)
-        self.image_size = int(model.config.vision_config.image_size)
+        self._tokenizer, self._model, mean, std = load_clip(model, str(self.device))
+        self.image_size = int(self._model.config.vision_config.image_size)
         self._mean = torch.tensor(mean, device=self.device).view(3, 1, 1)
         self._std = torch.tensor(std, device=self.device).view(3, 1, 1)
-        self.batch_size = batch_size
+        self.batch_size = check_count("batch_size", batch_size)
         self._text: dict[tuple[str, ...], torch.Tensor] = {}
 
     def _prepare(self, inputs, *args) -> tuple[torch.Tensor, tuple]:

@@ -89,11 +89,10 @@ def hub_source(name: str, what: str, offline_choice: str = "") -> tuple[str, boo
     return name, offline
 
 
-@functools.cache
-def load_language_model(name: str):
-    """(tokenizer, model, kind) for "smollm2", a local folder or a Hugging Face name; kind is
-    "masked" for masked-LM architectures and "causal" otherwise. Loaded once per process."""
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+def language_model_kind(name: str) -> tuple[str, bool, str]:
+    """(source, local_files_only, kind) of a language model, from its config alone: kind is
+    "masked" for masked-LM architectures and "causal" otherwise."""
+    from transformers import AutoConfig
 
     if not isinstance(name, str) or not name.strip():
         raise ValueError(
@@ -105,11 +104,25 @@ def load_language_model(name: str):
     else:
         source, local = hub_source(name, "model", f"model={SMOLLM2!r}")
     config = AutoConfig.from_pretrained(source, local_files_only=local)
+    if config.model_type in ("clip", "siglip"):
+        raise ValueError(
+            f"model {name!r} is an image API ({config.model_type}), not a language model"
+        )
     masked = any("MaskedLM" in arch for arch in config.architectures or [])
-    loader = AutoModelForMaskedLM if masked else AutoModelForCausalLM
+    return source, local, "masked" if masked else "causal"
+
+
+@functools.cache
+def load_language_model(name: str, device: str = "cpu"):
+    """(tokenizer, model, kind) for "smollm2", a local folder or a Hugging Face name (see
+    language_model_kind), loaded once per process and device."""
+    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    source, local, kind = language_model_kind(name)
+    loader = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
     model = loader.from_pretrained(source, local_files_only=local, dtype=torch.float32)
-    return tokenizer, model.eval(), "masked" if masked else "causal"
+    return tokenizer, model.to(device).eval(), kind
 
 
 def verbaliser_template(class_template: str, kind: str) -> str:
@@ -149,8 +162,7 @@ class LanguageModelBlackBox(BlackBox):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         if isinstance(label_words, str) or len(label_words) < 2:
             raise ValueError("label_words must list at least two words, one per class")
-        self._tokenizer, self._model, self.kind = load_language_model(model)
-        self._model = self._model.to(self.device)
+        self._tokenizer, self._model, self.kind = load_language_model(model, str(self.device))
         self.model_name = model
         self.template = template or verbaliser_template("This text is about {}.", self.kind)
         if "{text}" not in self.template or (self.kind == "masked") != ("{mask}" in self.template):

@@ -132,7 +132,9 @@ def load_blackvip(
     train = _subset(splits["train"], lambda members: min(len(members), pool_per_class), rng)
     per_class = None if max_test is None else max(1, max_test // len(class_names))
     test = _subset(
-        splits["test"], lambda members: len(members) if per_class is None else per_class, rng
+        splits["test"],
+        lambda members: len(members) if per_class is None else min(len(members), per_class),
+        rng,
     )
     arrays = {}
     for part, rows in (("train", train), ("test", test)):

@@ -108,6 +108,8 @@ def load_glue(name: str, folder=None) -> TextDataset:
     folder = locate_glue(name) if folder is None else Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder {str(folder)!r} is not a folder of GLUE files")
+    if (folder / task.config).is_dir():  # the layout of nyu-mll/glue: one folder per task
+        folder = folder / task.config
     reader = _read_parquet if any(folder.rglob("*.parquet")) else _read_tsv
     parts = {part: reader(task, folder, part) for part in ("train", "test")}
     return TextDataset(
@@ -136,15 +138,20 @@ def _task(name: str) -> GlueTask:
 
 
 def _examples(rows, fields, labels, source: str) -> tuple[tuple, np.ndarray]:
-    """Texts (strings, or tuples for pairs) and integer labels, skipping unlabelled rows."""
+    """Texts (strings, or tuples for pairs) and integer labels, skipping rows with an empty
+    text; a row without one of the fields is an error."""
     texts, ys = [], []
     for number, row in enumerate(rows, 1):
         try:
-            values = [" ".join(str(row[f]).split()) for f in fields]
+            raw = [row[f] for f in fields]
             label = labels(row)
         except (KeyError, IndexError):
-            raise ValueError(f"{source} row {number} lacks the fields {list(fields)}") from None
-        if label is None or not all(values):
+            fields_wanted = [*fields, "label"]
+            raise ValueError(f"{source} row {number} lacks the fields {fields_wanted}") from None
+        if any(value is None or value != value for value in raw):  # short row, or NaN
+            raise ValueError(f"{source} row {number} lacks the fields {list(fields)}")
+        values = [" ".join(str(value).split()) for value in raw]
+        if not all(values):
             continue
         texts.append(values[0] if len(values) == 1 else tuple(values))
         ys.append(label)
@@ -166,6 +173,8 @@ def _read_tsv(task: GlueTask, folder: Path, part: str) -> tuple[tuple, np.ndarra
             rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
 
     def label(row):
+        if row[label_field] is None:  # a short row: csv fills missing fields with None
+            raise KeyError(label_field)
         value = str(row[label_field]).strip()
         if value not in task.tsv_labels:
             raise ValueError(

@@ -3,7 +3,9 @@ client's Context.state, the sampling generator and the History so far.
 
 A run given a checkpoint path saves one after every round (whole or not at all: written beside
 and renamed over the old one) and, started again, resumes after the last saved round, reaching
-the same result as a run that was never interrupted.
+the same result as a run that was never interrupted (a black box's simulated faults draw from
+their own generator, which is not saved: with fault injection the retries, never the results,
+differ).
 """
 
 from __future__ import annotations

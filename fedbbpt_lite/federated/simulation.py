@@ -84,7 +84,8 @@ def run_rounds(
     fit_round delivers a round's fits (in process, or as Flower messages) and returns each
     sampled client's reply, or the exception its fit ended with. A fresh history is evaluated
     at round 0; a restored one (with its rng) goes on after its last round. after_round(round,
-    parameters, history) runs after each whole round (checkpoints use it).
+    parameters, history) runs after each whole round (checkpoints use it), so a run stopped
+    mid-round by its budget has its last whole round saved, not the unfinished one.
     """
     rng = rng if rng is not None else np.random.default_rng(seed)
     if history is None:
@@ -96,8 +97,6 @@ def run_rounds(
             after_round(0, parameters, history)
     needed = getattr(strategy, "min_fit_clients", 1)
     for server_round in range(history.last_round + 1, num_rounds + 1):
-        if history.stopped:
-            break
         sampled = strategy.configure_fit(server_round, list(range(num_clients)), rng)
         for client_id, config in sampled:
             if not 0 <= client_id < num_clients:
@@ -129,6 +128,7 @@ def run_rounds(
             )
         if history.stopped:  # the unfinished round is dropped; the last whole one stands
             history.fits = [row for row in history.fits if row["round"] != server_round]
+            history.failures = [row for row in history.failures if row["round"] != server_round]
             break
         if len(results) < needed:
             history.skipped_rounds.append(server_round)
@@ -141,8 +141,6 @@ def run_rounds(
         history.last_round = server_round
         if after_round:
             after_round(server_round, parameters, history)
-    if history.stopped and after_round:
-        after_round(history.last_round, parameters, history)
     history.parameters = parameters
     return history
 
@@ -155,6 +153,7 @@ def run_simulation(
     seed: int = 0,
     initial_parameters: NDArrays | None = None,
     checkpoint=None,
+    run_settings: dict | None = None,
 ) -> History:
     """Run num_rounds of federated training in this process; return the History (final
     parameters included).
@@ -165,7 +164,8 @@ def run_simulation(
     than the strategy's min_fit_clients answer keeps the global parameters (History
     .skipped_rounds). A spent API budget ends training after the last whole round
     (History.stopped). With `checkpoint` (a file path) the run is saved after every round and,
-    when the file exists, resumed from it (a run its budget stopped goes on from there).
+    when the file exists, resumed from it (a run its budget stopped goes on from there);
+    run_settings (JSON-able, e.g. the experiment's) must then match the saved run's.
     """
     num_clients = check_count("num_clients", num_clients)
     num_rounds = check_count("num_rounds", num_rounds, minimum=0)
@@ -174,7 +174,7 @@ def run_simulation(
         raise TypeError(f"strategy must be a Strategy, got {type(strategy).__name__}")
     contexts = [Context(client_id) for client_id in range(num_clients)]
     rng, history = np.random.default_rng(seed), None
-    settings = {"num_clients": num_clients, "seed": seed}
+    settings = {"num_clients": num_clients, "seed": seed, "run": run_settings}
     if checkpoint is not None and Path(checkpoint).exists():
         saved = load_checkpoint(checkpoint)
         if saved["settings"] != settings:

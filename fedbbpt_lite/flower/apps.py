@@ -4,8 +4,11 @@ The server first asks every SuperNode for its partition id (a QUERY message), so
 mean the same as in run_simulation; each round it sends TRAIN messages carrying the global
 parameters (an ArrayRecord) and the fit config (a ConfigRecord), and gets back parameters, a
 count and scalar metrics. The client keeps its Context.state (optimiser state) in Flower's
-per-node context.state, and derives its fit seed from (run seed, round, client id) exactly as
-run_simulation does, so with full participation both give the same aggregates.
+per-node context.state; each fit's seed travels in its config, derived from (run seed, round,
+client id) by the round loop both runtimes share, so with full participation both give the
+same aggregates. A client that raises an error the kit knows as transient, or whose SuperNode is
+unreachable, is recorded as a failure; any other error it raises is raised at the server, as
+run_simulation raises it.
 """
 
 from __future__ import annotations
@@ -28,24 +31,22 @@ from flwr.app import (
     RecordDict,
 )
 from flwr.clientapp import ClientApp
+from flwr.common.constant import ErrorCode
 from flwr.serverapp import Grid, ServerApp
 
-from ..blackbox.base import APITimeoutError, TransientAPIError
+from ..blackbox.base import APITimeoutError
 from ..blackbox.meter import BudgetExceededError
 from ..federated.client import Client
 from ..federated.client import Context as KitContext
 from ..federated.faults import ClientDropout
 from ..federated.history import History
-from ..federated.simulation import run_rounds
+from ..federated.simulation import CLIENT_FAULTS, run_rounds
 from ..federated.state_codec import decode_state, encode_state
 from ..federated.strategy import Strategy
 
 STATE_ARRAYS, STATE_META = "kit-state-arrays", "kit-state"
-# Errors a client's reply may name that the round survives, by class name.
-KNOWN_ERRORS = {
-    cls.__name__: cls
-    for cls in (TransientAPIError, APITimeoutError, ClientDropout, BudgetExceededError)
-}
+# Errors a client's reply may name that the round survives (or that stop it), by class name.
+KNOWN_ERRORS = {cls.__name__: cls for cls in (*CLIENT_FAULTS, APITimeoutError, BudgetExceededError)}
 
 
 def message_contents(content: RecordDict) -> dict:
@@ -180,8 +181,8 @@ def server_app(
 def _discover(grid: Grid, num_clients: int, timeout: float) -> dict[int, int]:
     """{client id: node id} of num_clients SuperNodes, asking each for its partition id and
     asking again those that have not answered, for up to timeout seconds."""
-    deadline, nodes = time.time() + timeout, {}
-    while len(nodes) < num_clients:
+    deadline, nodes, wanted = time.time() + timeout, {}, set(range(num_clients))
+    while not wanted <= set(nodes):
         if time.time() > deadline:
             raise TimeoutError(
                 f"{len(nodes)} SuperNodes identified in {timeout:g} s, {num_clients} needed "
@@ -200,9 +201,9 @@ def _discover(grid: Grid, num_clients: int, timeout: float) -> dict[int, int]:
         for reply in grid.send_and_receive(queries, timeout=max(1.0, deadline - time.time())):
             if not reply.has_error():
                 nodes[int(reply.content["client"]["id"])] = reply.metadata.src_node_id
-        if len(nodes) < num_clients:
+        if not wanted <= set(nodes):
             time.sleep(0.5)
-    return nodes
+    return {client_id: nodes[client_id] for client_id in sorted(wanted)}
 
 
 def _reply(message: Message | None, client_id: int):
@@ -210,11 +211,14 @@ def _reply(message: Message | None, client_id: int):
     if message is None:
         return ClientDropout(f"client {client_id} sent no reply in time")
     if message.has_error():
-        found = re.findall(r"\b(\w+(?:Error|Dropout))\b", message.error.reason)
+        reason = message.error.reason
+        found = re.findall(r"\b(\w+(?:Error|Dropout))\b", reason)
         kind = next((KNOWN_ERRORS[name] for name in found if name in KNOWN_ERRORS), None)
-        if kind is None:
-            return ConnectionError(f"client {client_id} failed: {message.error.reason[:200]}")
-        return kind(f"client {client_id}: {message.error.reason[:200]}")
+        if kind is not None:
+            return kind(f"client {client_id}: {reason[:200]}")
+        if message.error.code == ErrorCode.CLIENT_APP_RAISED_EXCEPTION:
+            return RuntimeError(f"client {client_id} raised: {reason[:2000]}")
+        return ConnectionError(f"client {client_id} unreachable: {reason[:200]}")
     metrics = dict(message.content["metrics"])
     count = int(metrics.pop("num-examples"))
     return message.content["arrays"].to_numpy_ndarrays(), count, metrics

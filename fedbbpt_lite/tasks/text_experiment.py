@@ -30,7 +30,7 @@ from ..blackbox.base import BlackBox
 from ..blackbox.embedding import EmbeddingBlackBox
 from ..blackbox.language_model import (
     LanguageModelBlackBox,
-    load_language_model,
+    language_model_kind,
     verbaliser_template,
 )
 from ..blackbox.text_encoder import shared_text_encoder
@@ -89,6 +89,11 @@ class TextExperiment:
         if not isinstance(self.blackbox, str) or not self.blackbox.strip():
             raise ValueError(
                 f"blackbox must be 'minilm', 'smollm2' or a model name, got {self.blackbox!r}"
+            )
+        if self.blackbox == "miniclip":
+            raise ValueError(
+                f"blackbox {self.blackbox!r} is an image API; text takes 'minilm', 'smollm2' or "
+                "a language model's name or folder"
             )
         if self.blackbox != EMBEDDING and self.prompt != "bdpl":
             raise ValueError(
@@ -151,7 +156,7 @@ def text_api(name: str, data: TextDataset, **api_options) -> BlackBox:
     class names as label words after the data set's template)."""
     if name == EMBEDDING:
         return EmbeddingBlackBox(**api_options)
-    kind = load_language_model(name)[2]
+    kind = language_model_kind(name)[2]
     template = verbaliser_template(data.template, kind)
     return LanguageModelBlackBox(list(data.class_names), template, name, **api_options)
 
@@ -266,6 +271,7 @@ def run_text(
             experiment.rounds,
             seed=experiment.seed,
             checkpoint=checkpoint,
+            run_settings={k: v for k, v in asdict(experiment).items() if k != "rounds"},
         )
         scored = [predict(history.parameters)]
         rounds = history.to_dataframe()

@@ -128,6 +128,12 @@ class VisionFederation:
         self.data = data if data is not None else load_vision(experiment.dataset)
         self.blackbox = blackbox if blackbox is not None else vision_api(experiment.blackbox)
         self.evaluator = vision_api(experiment.blackbox)
+        size = getattr(self.evaluator, "image_size", 28)
+        if tuple(self.data.x_train.shape[-2:]) != (size, size):
+            raise ValueError(
+                f"data set {self.data.name!r} holds {self.data.x_train.shape[-1]}-pixel images "
+                f"but blackbox {experiment.blackbox!r} takes {size}-pixel ones"
+            )
         self.rng = np.random.default_rng(experiment.seed)
         self.x, self.y = few_shot_pool(self.data, experiment.shots, self.rng)
         self.parts = partition.partition(
@@ -242,14 +248,15 @@ def run_vision(
             experiment.rounds,
             seed=experiment.seed,
             checkpoint=checkpoint,
+            run_settings={k: v for k, v in asdict(experiment).items() if k != "rounds"},
         )
         predicted = [fed.test_predictions(history.parameters[0])]
         if privacy is not None:  # the settings, and per round what clipping did
-            aggregates = history.to_dataframe("aggregates")
+            rows = history.aggregates
             privacy_report = {
                 **privacy,
                 **{
-                    k: aggregates[k].round(4).tolist()
+                    k: [round(row[k], 4) for row in rows]
                     for k in ("clipped_fraction", "median_update_norm")
                 },
             }
