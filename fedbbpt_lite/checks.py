@@ -1,12 +1,20 @@
-"""Exercise checkers: each prints one fixed line on success or raises with a hint.
+"""Exercise checkers: each prints one fixed line on success, or stops with one short message.
 
-They test behaviour (what a function returns, how many queries it spends), not wording, so
-any correct solution passes.
+A checker tests behaviour (what a function returns, how many queries it spends), not wording,
+so any correct solution passes. When an answer fails, the checker names the mistake it
+recognises and the concept to revisit; `hint(exercise)` then gives the next step, one step per
+call. Messages never show reference code, and a notebook shows them without a traceback into
+the kit (IPython renders an exception's `_render_traceback_` instead of the traceback).
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import traceback
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,68 +27,346 @@ from .policy_gradient import policy_gradient, sample_prompts
 from .sweep import SweepSpec, experiments, run_id
 from .tasks.vision import accuracy, client_accuracy
 
+PACKAGE = Path(__file__).resolve().parent
+NOT_WRITTEN = (
+    "{exercise} is not written yet: replace the line `raise NotImplementedError(...)` in its "
+    "cell with your code, run that cell, then run this check again."
+)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A mistake a checker recognises: the concept to revisit (shown when the check fails) and
+    the next steps that `hint` gives one at a time. Placeholders like {detail} are filled in."""
+
+    concept: str
+    steps: tuple[str, ...]
+
+
+RAISED = Mistake(
+    "your function raised {detail}. The checker calls it with inputs shaped like the lesson's.",
+    (
+        "Run your function yourself on the lesson's data and read the error it raises.",
+        "Check the types: NumPy arrays, tensors, lists and dicts each index differently.",
+    ),
+)
+WARNED = Mistake(
+    "your function made NumPy warn ({detail}); a correct answer computes without warnings.",
+    ("Find the operation that warned: a division by zero or an empty mean are the usual ones.",),
+)
+
 
 class CheckFailed(AssertionError):
-    """An exercise answer is wrong; the message says what to look at."""
+    """An exercise answer is wrong. It names the exercise and the recognised mistake, whose
+    concept is the message; in a notebook it shows as that message and a pointer to hint()."""
+
+    def __init__(self, exercise: str, mistake: str, message: str):
+        super().__init__(f"{exercise}: {message}")
+        self.exercise, self.mistake = exercise, mistake
+
+    def _render_traceback_(self) -> list[str]:
+        return [
+            f"CheckFailed: {self}",
+            f'Stuck? fbl.checks.hint("{self.exercise}") gives the next step.',
+        ]
 
 
-def _expect(condition: bool, hint: str) -> None:
-    if not condition:
-        raise CheckFailed(hint)
+def _shown_alone(error: Exception) -> Exception:
+    """The error, set to show in a notebook as its one-line message, without a traceback."""
+    error._render_traceback_ = lambda: [f"{type(error).__name__}: {error}"]
+    return error
 
 
-def _passed(name: str) -> None:
-    print(f"Correct: {name} passes every check.")
+class _Wrong(Exception):
+    """Raised inside a checker: the answer made mistake `key` (with details for its text)."""
+
+    def __init__(self, key: str, detail: str = ""):
+        super().__init__(key)
+        self.key, self.detail = key, detail
+
+
+class _Grader:
+    """Calls an answer and records what it got wrong, for one exercise's check."""
+
+    def __init__(self, exercise: str, answer, mistakes: dict[str, Mistake]):
+        if not callable(answer):
+            message = f"pass your function {exercise} itself, not a {type(answer).__name__}"
+            raise _shown_alone(TypeError(message))
+        self.exercise, self.answer, self.mistakes = exercise, answer, mistakes
+
+    def call(self, *args, on_warning: str = "warned"):
+        """The answer's return value; its errors and NumPy warnings become mistakes."""
+        value, error = self.outcome(*args, on_warning=on_warning)
+        if error is not None:
+            raise _Wrong("raised", _describe(error))
+        return value
+
+    def outcome(self, *args, on_warning: str = "warned"):
+        """(value, None) or (None, the exception the answer raised)."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)
+                return self.answer(*args), None
+        except NotImplementedError:
+            unwritten = NotImplementedError(NOT_WRITTEN.format(exercise=self.exercise))
+            raise _shown_alone(unwritten) from None
+        except RuntimeWarning as warning:
+            raise _Wrong(on_warning, str(warning)) from None
+        except Exception as error:  # the student's own error: reported, not re-raised
+            return None, error
+
+    def expect(self, condition: bool, key: str, detail: str = "") -> None:
+        if not condition:
+            raise _Wrong(key, detail)
+
+    def failure(self, wrong: _Wrong) -> CheckFailed:
+        known = {"raised": RAISED, "warned": WARNED}
+        mistake = self.mistakes.get(wrong.key) or known[wrong.key]
+        _failures[self.exercise] = [mistake, wrong.detail, 0]
+        return CheckFailed(self.exercise, wrong.key, _fill(mistake.concept, wrong.detail))
+
+
+_failures: dict[str, list] = {}  # exercise -> [mistake, detail, steps already given]
+
+
+def _describe(error: BaseException) -> str:
+    """The student's error and where in their own code it was raised."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not Path(frame.filename).resolve().is_relative_to(PACKAGE)
+        and "site-packages" not in frame.filename
+    ]
+    where = f" at line {frames[-1].lineno} of your cell" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def _fill(text: str, detail: str) -> str:
+    return text.replace("{detail}", detail)
+
+
+@contextlib.contextmanager
+def _grading(exercise: str, answer, mistakes: dict[str, Mistake]):
+    """Run one check: print the success line, or raise CheckFailed for the first mistake."""
+    grader = _Grader(exercise, answer, mistakes)
+    try:
+        yield grader
+    except _Wrong as wrong:
+        raise grader.failure(wrong) from None
+    _failures.pop(exercise, None)
+    print(f"Correct: {exercise} passes every check.")
+
+
+def hint(exercise: str) -> None:
+    """Print the next step towards fixing the last failed check of `exercise`; each call gives
+    the step after the previous one."""
+    if not isinstance(exercise, str):
+        raise TypeError(f"exercise must be the exercise's name as a string, got {exercise!r}")
+    if exercise not in _failures:
+        if exercise not in EXERCISES:
+            raise ValueError(f"exercise must be one of {sorted(EXERCISES)}, got {exercise!r}")
+        print(f"{exercise} has not failed a check since it last passed: run its check cell first.")
+        return
+    mistake, detail, given = _failures[exercise]
+    if given == len(mistake.steps):
+        print(
+            f"No further steps for {exercise}: reread the Concepts it builds on, then try your "
+            "function on a tiny input you can work out by hand."
+        )
+        return
+    _failures[exercise][2] = given + 1
+    print(f"Step {given + 1} of {len(mistake.steps)}: {_fill(mistake.steps[given], detail)}")
+
+
+def mistakes_of(exercise: str) -> dict[str, Mistake]:
+    """The mistakes the check of `exercise` recognises, by key (for the teacher's guide)."""
+    if exercise not in EXERCISES:
+        raise ValueError(f"exercise must be one of {sorted(EXERCISES)}, got {exercise!r}")
+    return EXERCISES[exercise]
+
+
+def _number(value) -> bool:
+    return isinstance(value, numbers.Real | np.floating | np.integer) and not isinstance(
+        value, bool
+    )
+
+
+def _as_float(value) -> float:
+    """A number from a float, a NumPy scalar or a one-element tensor."""
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    return float(value)
 
 
 # ---------------------------------------------------------------- lesson 00
 
+CLASS_COUNTS = {
+    "not-dict": Mistake(
+        "the answer should be a dict from class name to count, not a {detail}.",
+        ("Start from an empty dict and add one entry per class name.",),
+    ),
+    "keys": Mistake(
+        "the keys should be the class names, such as 'zero' or 'T-shirt', not their indices.",
+        ("dataset.class_names lists the names in label order: label i has the i-th name.",),
+    ),
+    "train": Mistake(
+        "these are the counts of the training pool. The exercise asks about the TEST set.",
+        ("Count the labels in dataset.y_test, not dataset.y_train.",),
+    ),
+    "counts": Mistake(
+        "some counts are off: each class name should map to how many test labels equal its index.",
+        (
+            "For one class, compare the test labels with its index and count the matches.",
+            "Convert each count to a plain int so the dict prints cleanly.",
+        ),
+    ),
+}
+
 
 def check_class_counts(class_counts) -> None:
     """class_counts(dataset) -> {class name: number of test images}."""
-    for name in ("mnist", "digits_upsampled"):
-        data = load_vision(name)
-        got = class_counts(data)
-        _expect(isinstance(got, dict), "return a dict mapping class names to counts")
-        want = {c: int((data.y_test == i).sum()) for i, c in enumerate(data.class_names)}
-        _expect(set(got) == set(want), f"keys should be the class names {list(want)}")
-        _expect(
-            all(int(got[c]) == want[c] for c in want), "count the TEST labels equal to each index"
-        )
-    _passed("class_counts")
+    with _grading("class_counts", class_counts, CLASS_COUNTS) as grade:
+        for name in ("mnist", "digits_upsampled"):
+            data = load_vision(name)
+            got = grade.call(data)
+            grade.expect(isinstance(got, dict), "not-dict", type(got).__name__)
+            grade.expect(set(got) == set(data.class_names), "keys")
+            counts = [int((data.y_test == i).sum()) for i in range(len(data.class_names))]
+            train = [int((data.y_train == i).sum()) for i in range(len(data.class_names))]
+            mine = [int(got[c]) for c in data.class_names]
+            grade.expect(mine != train or mine == counts, "train")
+            grade.expect(mine == counts, "counts")
+
+
+MAKE_PROMPTS = {
+    "not-list": Mistake(
+        "return a list of strings, not a {detail}: the black box is given a list of prompts.",
+        ("A list comprehension over class_names builds the list in one line.",),
+    ),
+    "ignores-template": Mistake(
+        "your prompts do not change when the template changes. The template is an argument "
+        "of the function: fill it, don't write your own.",
+        ("For each class name, put the name where the template has its {} placeholder.",),
+    ),
+    "placeholder": Mistake(
+        "the template's {} placeholder is still in your prompts: the class name goes in its "
+        "place, not after the template.",
+        ("Python's str.format fills a template's {} with the argument you give it.",),
+    ),
+    "order": Mistake(
+        "the prompts are right but in another order. Prompt i must belong to class i: the "
+        "black box's answer for column i is read as class i.",
+        ("Keep class_names in the order you were given; don't sort them.",),
+    ),
+    "wrong": Mistake(
+        "for the template '{} here' and the class 'x', the prompt should read 'x here' "
+        "(got {detail}).",
+        ("Fill the template with each class name, and add nothing else.",),
+    ),
+}
 
 
 def check_make_prompts(make_prompts) -> None:
     """make_prompts(template, class_names) -> a list with one prompt per class, in class order."""
-    got = make_prompts("a photo of a {}", ["dog", "cat"])
-    _expect(isinstance(got, list), f"return a list, not a {type(got).__name__}")
-    _expect(got == ["a photo of a dog", "a photo of a cat"], "use template.format(name), in order")
-    _expect(make_prompts("{} here", ["x"]) == ["x here"], "use template.format(name)")
-    _expect(make_prompts("{}!", []) == [], "no class names should give no prompts")
-    _passed("make_prompts")
+    with _grading("make_prompts", make_prompts, MAKE_PROMPTS) as grade:
+        got = grade.call("a photo of a {}", ["dog", "cat"])
+        grade.expect(isinstance(got, list), "not-list", type(got).__name__)
+        other = grade.call("{} in the wild", ["dog", "cat"])
+        grade.expect(got != other, "ignores-template")
+        grade.expect(not any("{}" in str(p) for p in got), "placeholder")
+        want = ["a photo of a dog", "a photo of a cat"]
+        grade.expect(got == want or sorted(got) != sorted(want), "order")
+        grade.expect(got == want, "wrong", repr(got))
+        short = grade.call("{} here", ["x"])
+        grade.expect(short == ["x here"], "wrong", repr(short))
+        grade.expect(grade.call("{}!", []) == [], "wrong", "prompts for no class names")
 
 
 # ---------------------------------------------------------------- lesson 01
+
+ZERO_SHOT_ACCURACY = {
+    "calls": Mistake(
+        "your function made {detail} queries. Revisit the meter in Concepts: one request can "
+        "score a whole batch, and each request is billed.",
+        ("Send all of dataset.x_test in a single blackbox.query call.",),
+    ),
+    "percent": Mistake(
+        "your answer is 100 times too large: accuracy is a fraction between 0 and 1 here.",
+        ("Drop the factor of 100.",),
+    ),
+    "error-rate": Mistake(
+        "your answer is the error rate: the share of images whose top class is wrong.",
+        ("Count the images whose highest-scoring prompt IS their label.",),
+    ),
+    "prompts": Mistake(
+        "{detail}. Zero-shot accuracy uses the data set's own manual prompts.",
+        (
+            "Pass dataset.prompts as the black box's prompts, one per class, in class order.",
+            "The prediction for an image is the column with the highest score.",
+        ),
+    ),
+}
 
 
 def check_zero_shot_accuracy(zero_shot_accuracy, blackbox) -> None:
     """zero_shot_accuracy(blackbox, dataset) -> test accuracy with the manual prompts, 1 call.
 
-    The check itself spends one more query per data set (the reference answer) on the same meter.
+    The check spends one more query per data set (the reference answer) on the same meter, after
+    the answer's, so an unwritten answer spends nothing.
     """
-    for name in ("mnist_inverted", "fashion_noisy"):
-        data = load_vision(name)
-        want = accuracy(blackbox, data.x_test, data.y_test.numpy(), data.prompts)
-        calls = blackbox.meter.calls
-        got = float(zero_shot_accuracy(blackbox, data))
-        spent = blackbox.meter.calls - calls
-        _expect(spent == 1, f"score the whole test set in ONE query (you made {spent})")
-        _expect(
-            abs(got - want) < 1e-6,
-            f"{name}: expected {want:.4f}, got {got:.4f}; use dataset.prompts and compare the "
-            "argmax over classes with y_test",
-        )
-    _passed("zero_shot_accuracy")
+    with _grading("zero_shot_accuracy", zero_shot_accuracy, ZERO_SHOT_ACCURACY) as grade:
+        for name in ("mnist_inverted", "fashion_noisy"):
+            data = load_vision(name)
+            calls = blackbox.meter.calls
+            got = _as_float(grade.call(blackbox, data))
+            spent = blackbox.meter.calls - calls
+            grade.expect(spent == 1, "calls", str(spent))
+            want = accuracy(blackbox, data.x_test, data.y_test.numpy(), data.prompts)
+            grade.expect(not np.isclose(got, 100 * want), "percent")
+            grade.expect(not np.isclose(got, 1 - want) or np.isclose(want, 0.5), "error-rate")
+            grade.expect(
+                abs(got - want) < 1e-6, "prompts", f"on {name} you got {got:.4f}, not {want:.4f}"
+            )
+
+
+QUERY_WITH_RETRY = {
+    "no-retry": Mistake(
+        "the first TransientAPIError went straight through your function. Revisit latency "
+        "and faults in Concepts: a transient fault is worth another try.",
+        (
+            "Put the query in a try block and catch fbl.blackbox.TransientAPIError.",
+            "Loop: try again after each caught error, up to max_attempts tries in all.",
+        ),
+    ),
+    "gives-up-silently": Mistake(
+        "after max_attempts failures your function returned {detail} instead of raising. The "
+        "caller must learn that the query never succeeded.",
+        ("On the last attempt, let the error propagate (a bare `raise` re-raises it).",),
+    ),
+    "attempts": Mistake(
+        "with max_attempts set to 3 and every try failing, your function tried {detail} times.",
+        ("Count the first try as an attempt too: max_attempts tries in all, not retries.",),
+    ),
+    "extra-queries": Mistake(
+        "your function queried again after a success ({detail} tries for one answer): every "
+        "query is billed.",
+        ("Return the answer of the first query that succeeds, straight away.",),
+    ),
+    "retries-everything": Mistake(
+        "your function retried a BudgetExceededError. Only transient faults recover by "
+        "themselves; a spent budget refuses every later query too.",
+        ("Catch fbl.blackbox.TransientAPIError only, and let other errors through.",),
+    ),
+    "wrong-answer": Mistake(
+        "the value returned is not the black box's answer.",
+        ("Return what blackbox.query returns, unchanged.",),
+    ),
+    "wrong-error": Mistake(
+        "after max_attempts failures your function raised {detail}; re-raise the "
+        "TransientAPIError itself, so the caller knows what failed.",
+        ("A bare `raise` inside the except block re-raises the error it caught.",),
+    ),
+}
 
 
 class _CountingBlackBox:
@@ -94,50 +380,42 @@ class _CountingBlackBox:
         return self.blackbox.query(inputs, *args)
 
 
-def _retry_outcome(query_with_retry, blackbox, max_attempts):
-    """(result or raised exception, attempts made) for one call of the student's function."""
-    counting = _CountingBlackBox(blackbox)
-    try:
-        return query_with_retry(counting, np.array([[1.0, 2.0], [0.0, 0.0]]), max_attempts), (
-            counting.attempts
-        )
-    except Exception as error:  # the checker inspects whatever the answer raised
-        return error, counting.attempts
-
-
 def check_query_with_retry(query_with_retry) -> None:
     """query_with_retry(blackbox, inputs, max_attempts) -> outputs, retrying TransientAPIError."""
+    inputs = np.array([[1.0, 2.0], [0.0, 0.0]])
     quadratic = ToyFunction("quadratic", 2)
-    flaky = ToyBlackBox(quadratic, fault_rate=0.5, fault_seed=3)
-    got, attempts = _retry_outcome(query_with_retry, flaky, 20)
-    _expect(
-        not isinstance(got, Exception),
-        "catch TransientAPIError and call blackbox.query again, up to max_attempts times",
-    )
-    _expect(np.allclose(got, quadratic.value([[1.0, 2.0], [0.0, 0.0]])), "return the answer")
-    _expect(attempts == flaky.meter.failed_calls + 1, "stop retrying after the first success")
+    with _grading("query_with_retry", query_with_retry, QUERY_WITH_RETRY) as grade:
+        flaky = ToyBlackBox(quadratic, fault_rate=0.5, fault_seed=3)  # its first call fails
+        counting = _CountingBlackBox(flaky)
+        got, error = grade.outcome(counting, inputs, 20)
+        grade.expect(not isinstance(error, TransientAPIError), "no-retry")
+        grade.expect(error is None, "raised", _describe(error) if error else "")
+        grade.expect(
+            counting.attempts == flaky.meter.failed_calls + 1,
+            "extra-queries",
+            str(counting.attempts - flaky.meter.failed_calls),
+        )
+        grade.expect(np.allclose(np.asarray(got), quadratic.value(inputs)), "wrong-answer")
 
-    hopeless = ToyBlackBox(quadratic, fault_rate=0.99, fault_seed=0)
-    got, attempts = _retry_outcome(query_with_retry, hopeless, 3)
-    _expect(isinstance(got, Exception), "after max_attempts failures, raise the last error")
-    _expect(attempts == 3, f"try exactly max_attempts (3) times, not {attempts}")
-    _expect(isinstance(got, TransientAPIError), "re-raise the TransientAPIError itself")
+        counting = _CountingBlackBox(ToyBlackBox(quadratic, fault_rate=0.99, fault_seed=0))
+        got, error = grade.outcome(counting, inputs, 3)
+        grade.expect(counting.attempts == 3, "attempts", str(counting.attempts))
+        grade.expect(error is not None, "gives-up-silently", repr(got))
+        grade.expect(isinstance(error, TransientAPIError), "wrong-error", type(error).__name__)
 
-    spent = ToyBlackBox(quadratic, budget=Budget(max_calls=0))
-    got, attempts = _retry_outcome(query_with_retry, spent, 5)
-    _expect(
-        isinstance(got, BudgetExceededError) and attempts == 1,
-        "retry only TransientAPIError: a spent budget will not recover, so let it propagate",
-    )
-    _passed("query_with_retry")
+        counting = _CountingBlackBox(ToyBlackBox(quadratic, budget=Budget(max_calls=0)))
+        got, error = grade.outcome(counting, inputs, 5)
+        grade.expect(counting.attempts == 1, "retries-everything")
+        grade.expect(isinstance(error, BudgetExceededError), "retries-everything")
 
 
 # ---------------------------------------------------------------- lesson 02
 
 
-def _check_unbiased_one_call(estimator, name: str, perturbations=None) -> None:
-    """The estimate has the right shape, sends its 2q points in one call, is right on average,
-    and (when given) its perturbations (point - w) / c pass the `perturbations` test."""
+def _mean_estimate(grade: _Grader, points_check=None) -> tuple[np.ndarray, np.ndarray]:
+    """(mean of many estimates, true gradient) for a ZO estimator on a 4-d quadratic, after
+    checking the points of a first estimate (q = 3, c = mu = 0.01) and, with `points_check`,
+    their perturbations (point - w) / c."""
     function = ToyFunction("quadratic", 4)
     w = np.array([1.0, -0.5, 0.25, 2.0])
     sent = []
@@ -147,62 +425,233 @@ def _check_unbiased_one_call(estimator, name: str, perturbations=None) -> None:
         return function.value(W)
 
     rng = np.random.default_rng(0)
-    first = np.asarray(estimator(loss_batch, w, rng, 0.01, 3))
-    _expect(first.shape == w.shape, f"return one gradient entry per parameter, shape {w.shape}")
-    _expect(
-        [len(points) for points in sent] == [6],
-        "evaluate all 2*q points (w + mu*u and w - mu*u) in ONE loss_batch call",
-    )
-    if perturbations is not None:
-        perturbations((sent[0][:3] - w) / 0.01)
-    mean = np.mean([estimator(loss_batch, w, rng, 0.01, 8) for _ in range(1500)], axis=0)
-    error = np.linalg.norm(mean - function.gradient(w)) / np.linalg.norm(function.gradient(w))
-    _expect(
-        error < 0.1, f"on average the estimate should equal the true gradient (off by {error:.0%})"
-    )
-    _passed(name)
+    first = np.asarray(grade.call(loss_batch, w, rng, 0.01, 3))
+    grade.expect(first.shape == w.shape, "shape", str(first.shape))
+    grade.expect(len(sent) == 1, "one-call", str(len(sent)))
+    grade.expect(len(sent[0]) == 6, "points", str(len(sent[0])))
+    offsets = (sent[0] - w) / 0.01
+    paired = all(np.isclose(offsets, -row).all(1).any() for row in offsets)
+    grade.expect(paired, "not-central")
+    if points_check is not None:
+        points_check(grade, offsets)
+    estimates = [np.asarray(grade.call(loss_batch, w, rng, 0.01, 8)) for _ in range(1500)]
+    return np.mean(estimates, axis=0), function.gradient(w)
+
+
+def _ratio(mean: np.ndarray, gradient: np.ndarray) -> float:
+    """How long the mean estimate is along the true gradient, in gradient lengths."""
+    return float(mean @ gradient / (gradient @ gradient))
+
+
+_ZO_SHARED = {
+    "shape": Mistake(
+        "the estimate should hold one number per parameter, shape (4,) here, not {detail}.",
+        ("Average over the q directions (axis 0), keeping the parameter axis.",),
+    ),
+    "one-call": Mistake(
+        "your estimator called loss_batch {detail} times. Revisit 'One query for the whole "
+        "perturbation batch' in Concepts: every call is a billed request.",
+        (
+            "Stack all perturbed points into one (2q, d) array and call loss_batch once.",
+            "Split the returned losses: the first q belong to the plus points, the last q to "
+            "the minus points.",
+        ),
+    ),
+    "points": Mistake(
+        "your estimator sent {detail} points for q set to 3; two-point estimates send 2q: each "
+        "direction at w plus and at w minus the perturbation.",
+        ("Build the plus points and the minus points for each direction, then stack them.",),
+    ),
+    "not-central": Mistake(
+        "the points do not come in pairs on both sides of w. Central differences compare "
+        "the loss on either side of w along the same direction.",
+        ("For each direction, send the point w plus the step and the point w minus it.",),
+    ),
+}
+
+TWO_POINT_RGE = _ZO_SHARED | {
+    "no-scale": Mistake(
+        "on average your estimate is about {detail} times the gradient: a loss difference "
+        "is not yet a slope.",
+        ("Divide each loss difference by the distance between its two points.",),
+    ),
+    "divided-by-mu": Mistake(
+        "on average your estimate is twice the gradient. The two points of a pair are "
+        "2 mu apart, not mu.",
+        ("Divide each loss difference by the full distance between its two points.",),
+    ),
+    "biased": Mistake(
+        "on average your estimate misses the true gradient by {detail}. Revisit RGE in "
+        "Concepts: each slope is put back along its own direction.",
+        (
+            "Multiply each direction's slope by that direction vector, then average over q.",
+            "Draw the directions from a standard normal distribution with the rng you are given.",
+        ),
+    ),
+}
 
 
 def check_two_point_rge(two_point_rge) -> None:
     """two_point_rge(loss_batch, w, rng, mu, q): Gaussian directions, central differences."""
-    _check_unbiased_one_call(two_point_rge, "two_point_rge")
+    with _grading("two_point_rge", two_point_rge, TWO_POINT_RGE) as grade:
+        mean, gradient = _mean_estimate(grade)
+        ratio = _ratio(mean, gradient)
+        grade.expect(ratio > 0.1, "no-scale", f"{ratio:.2f}")
+        grade.expect(abs(ratio - 2) > 0.2, "divided-by-mu")
+        error = np.linalg.norm(mean - gradient) / np.linalg.norm(gradient)
+        grade.expect(error < 0.1, "biased", f"{error:.0%}")
 
 
-def _segmented(deltas: np.ndarray) -> None:
+def _segmented(grade: _Grader, deltas: np.ndarray) -> None:
     magnitudes = np.abs(deltas)
-    _expect(
-        bool(np.all((magnitudes >= 0.5 - 1e-9) & (magnitudes <= 1 + 1e-9))),
-        "every perturbation coordinate should have magnitude in [0.5, 1]",
+    grade.expect(
+        bool(np.all((magnitudes >= 0.5 - 1e-9) & (magnitudes <= 1 + 1e-9))), "magnitude-range"
     )
-    _expect(
-        np.ptp(magnitudes) > 0.1, "draw the magnitudes uniformly in [0.5, 1], not all equal to 1"
-    )
-    _expect(bool((deltas > 0).any() and (deltas < 0).any()), "give each coordinate a random sign")
+    grade.expect(np.ptp(magnitudes) > 0.1, "rademacher")
+    one_signed = (deltas > 0).all(1) | (deltas < 0).all(1)  # each pair is +Delta and -Delta
+    grade.expect(not one_signed.all(), "signs")
+
+
+SPSA_SEGMENTED = _ZO_SHARED | {
+    "magnitude-range": Mistake(
+        "some perturbation coordinates have magnitudes outside the range 0.5 to 1. Revisit SPSA in "
+        "Concepts: BlackVIP's segmented uniform keeps every magnitude in that range.",
+        ("Draw each magnitude uniformly between 0.5 and 1, then give it a sign.",),
+    ),
+    "rademacher": Mistake(
+        "every perturbation coordinate is +1 or -1: that is classic (Rademacher) SPSA. "
+        "BlackVIP's segmented uniform also draws the magnitude.",
+        ("Multiply random signs by magnitudes drawn uniformly between 0.5 and 1.",),
+    ),
+    "signs": Mistake(
+        "all perturbation coordinates have the same sign, so the points never probe the "
+        "other side of w along a coordinate.",
+        ("Give each coordinate a random sign, + or - with equal probability.",),
+    ),
+    "multiplied": Mistake(
+        "on average your estimate is about 0.58 times the gradient: it multiplies the slope "
+        "by Delta. Revisit why SPSA is unbiased (Concepts): the division is what cancels.",
+        ("Divide the slope by Delta, coordinate by coordinate.",),
+    ),
+    "sign-only": Mistake(
+        "on average your estimate is about 0.75 times the gradient: dividing by the sign of "
+        "Delta alone ignores its magnitude.",
+        ("Divide by Delta itself, magnitude and sign, coordinate by coordinate.",),
+    ),
+    "biased": Mistake(
+        "on average your estimate misses the true gradient by {detail}. Revisit SPSA in "
+        "Concepts: one slope per draw, spread over the coordinates by dividing by Delta.",
+        (
+            "For each draw, compute the slope from its pair of losses.",
+            "Divide the slope by that draw's Delta element-wise, then average over the draws.",
+        ),
+    ),
+}
 
 
 def check_spsa_segmented(spsa_segmented) -> None:
     """spsa_segmented(loss_batch, w, rng, c, q): BlackVIP's perturbations, divide by Delta."""
-    _check_unbiased_one_call(spsa_segmented, "spsa_segmented", _segmented)
+    with _grading("spsa_segmented", spsa_segmented, SPSA_SEGMENTED) as grade:
+        mean, gradient = _mean_estimate(grade, _segmented)
+        ratio = _ratio(mean, gradient)
+        grade.expect(abs(ratio - 7 / 12) > 0.06, "multiplied")
+        grade.expect(abs(ratio - 0.75) > 0.06, "sign-only")
+        error = np.linalg.norm(mean - gradient) / np.linalg.norm(gradient)
+        grade.expect(error < 0.1, "biased", f"{error:.0%}")
+
+
+GC_UPDATE = {
+    "not-pair": Mistake(
+        "return two arrays, the new parameters and the new correction vector, as a pair.",
+        ("End with `return w_new, m_new`.",),
+    ),
+    "order": Mistake(
+        "the two arrays are right but swapped: the parameters come first, the correction "
+        "vector second.",
+        ("Return the pair in the order (new parameters, new correction).",),
+    ),
+    "m-not-updated": Mistake(
+        "the correction vector you return is the one you were given. Revisit SPSA-GC in "
+        "Concepts: the correction accumulates every new estimate.",
+        ("Update the correction first: decay the old one by beta and add the new estimate.",),
+    ),
+    "m-wrong": Mistake(
+        "the new correction vector is off. It keeps beta times the old correction and adds "
+        "the new estimate g.",
+        ("Decay the old correction by beta, then add g; don't scale g.",),
+    ),
+    "no-look-ahead": Mistake(
+        "your step moves along g alone, as plain SPSA does. Revisit SPSA-GC in Concepts: the "
+        "step also looks ahead along the correction.",
+        ("Step along g plus beta times the correction vector.",),
+    ),
+    "old-m": Mistake(
+        "your step looks ahead along the OLD correction (the same step as plain heavy-ball "
+        "momentum). Revisit SPSA-GC in Concepts: the step adds the fresh estimate g to a "
+        "look-ahead along the correction after this step's update.",
+        (
+            "Update the correction first, then take the step with the updated one.",
+            "The step direction is g plus beta times the updated correction.",
+        ),
+    ),
+    "step": Mistake(
+        "the new parameters are off. The step has size a_k and goes against the corrected "
+        "direction.",
+        ("Subtract a_k times the corrected direction from w.",),
+    ),
+}
 
 
 def check_gc_update(gc_update) -> None:
     """gc_update(w, g, m, a_k, beta) -> (w_new, m_new), SPSA-GC's corrected step."""
     w, g, m = np.array([1.0, 2.0]), np.array([0.5, -1.0]), np.array([0.1, 0.1])
-    result = gc_update(w, g, m, 0.1, 0.9)
-    _expect(len(result) == 2, "return two arrays: (w_new, m_new)")
-    w_new, m_new = (np.asarray(x) for x in result)
-    want_m = 0.9 * m + g
-    want_w = w - 0.1 * (g + 0.9 * want_m)
-    if np.allclose(w_new, want_m) and np.allclose(m_new, want_w):
-        raise CheckFailed("return them in the order (w_new, m_new)")
-    _expect(np.allclose(m_new, want_m), "update the correction first: m = beta * m + g")
-    if np.allclose(w_new, w - 0.1 * (g + 0.9 * m)):
-        raise CheckFailed("the step uses the UPDATED m: w - a_k * (g + beta * m_new)")
-    _expect(np.allclose(w_new, want_w), "then step: w_new = w - a_k * (g + beta * m_new)")
-    _passed("gc_update")
+    with _grading("gc_update", gc_update, GC_UPDATE) as grade:
+        result = grade.call(w, g, m, 0.1, 0.9)
+        grade.expect(isinstance(result, tuple | list) and len(result) == 2, "not-pair")
+        w_new, m_new = (np.asarray(x, dtype=float) for x in result)
+        m_want = 0.9 * m + g
+        w_want = w - 0.1 * (g + 0.9 * m_want)
+        grade.expect(not (np.allclose(w_new, m_want) and np.allclose(m_new, w_want)), "order")
+        grade.expect(not np.allclose(m_new, m), "m-not-updated")
+        grade.expect(np.allclose(m_new, m_want), "m-wrong")
+        grade.expect(not np.allclose(w_new, w - 0.1 * g), "no-look-ahead")
+        grade.expect(not np.allclose(w_new, w - 0.1 * (g + 0.9 * m)), "old-m")
+        grade.expect(np.allclose(w_new, w_want), "step")
 
 
 # ---------------------------------------------------------------- lesson 03
+
+FEDAVG = {
+    "in-place": Mistake(
+        "your function changed the clients' arrays. The server must not alter what the "
+        "clients sent: it may need them again (and so may you).",
+        ("Build the average in a new array instead of adding into a client's array.",),
+    ),
+    "shape": Mistake(
+        "the average should have the shape of one client's parameters, {detail} here.",
+        ("Add up arrays of the same shape; don't stack or flatten them.",),
+    ),
+    "unweighted": Mistake(
+        "every client counts the same in your average. Revisit FedAvg in Concepts: what "
+        "decides how much a client counts?",
+        (
+            "Weight each client's parameters by its number of examples.",
+            "Then divide by the total number of examples, so the weights sum to one.",
+        ),
+    ),
+    "not-normalised": Mistake(
+        "your average is {detail} times too large: the weights must sum to one.",
+        ("Divide the weighted sum by the total number of examples.",),
+    ),
+    "wrong": Mistake(
+        "the average is off. Revisit FedAvg in Concepts: each client counts in proportion to "
+        "its share of all the examples.",
+        (
+            "Weight each client's parameters by its number of examples, over every client.",
+            "Use true division (/), not integer division (//).",
+        ),
+    ),
+}
 
 
 def check_fedavg(fedavg) -> None:
@@ -211,44 +660,82 @@ def check_fedavg(fedavg) -> None:
     params = [rng.normal(size=(2, 3)) for _ in range(3)]
     originals = [p.copy() for p in params]
     counts = [10, 30, 60]
-    got = np.asarray(fedavg(params, counts))
-    _expect(
-        all(np.array_equal(p, o) for p, o in zip(params, originals, strict=True)),
-        "leave the clients' arrays unchanged: build a new array instead of adding in place",
-    )
-    _expect(got.shape == (2, 3), "return one array shaped like each client's parameters")
-    if np.allclose(got, np.mean(params, axis=0)):
-        raise CheckFailed("weight each client by its number of examples, not equally")
-    want = sum(n * p for n, p in zip(counts, params, strict=True)) / sum(counts)
-    _expect(
-        np.allclose(got, want),
-        "expected sum_k n_k * theta_k / sum_k n_k, with true division, over every client",
-    )
-    _expect(
-        np.allclose(np.asarray(fedavg(params[:1], [7])), params[0]), "one client: its own values"
-    )
-    _passed("fedavg")
+    with _grading("fedavg", fedavg, FEDAVG) as grade:
+        got = np.asarray(grade.call(params, counts))
+        unchanged = all(np.array_equal(p, o) for p, o in zip(params, originals, strict=True))
+        grade.expect(unchanged, "in-place")
+        grade.expect(got.shape == (2, 3), "shape", "(2, 3)")
+        grade.expect(not np.allclose(got, np.mean(params, axis=0)), "unweighted")
+        want = sum(n * p for n, p in zip(counts, params, strict=True)) / sum(counts)
+        scale = float(np.sum(got * want) / np.sum(want * want))
+        normalised = not np.allclose(got, scale * want) or np.isclose(scale, 1)
+        grade.expect(normalised, "not-normalised", f"{scale:g}")
+        grade.expect(np.allclose(got, want), "wrong")
+        grade.expect(np.allclose(np.asarray(grade.call(params[:1], [7])), params[0]), "wrong")
+
+
+NUM_SAMPLED = {
+    "not-int": Mistake(
+        "return a whole number of clients, an int, not a {detail}.",
+        ("int(...) turns a float into a whole number.",),
+    ),
+    "rounds": Mistake(
+        "with a fraction_fit of 0.29 and 10 clients your answer rounds 2.9 to the nearest "
+        "number. Revisit client sampling in Concepts: Flower rounds the fraction down.",
+        ("Truncate the product of the fraction and the clients available.",),
+    ),
+    "minimum": Mistake(
+        "num_sampled(0.05, 3, 10) should train 3 clients: with min_fit_clients set to 3, a "
+        "round never trains fewer. Revisit client sampling in Concepts.",
+        ("Take the larger of the rounded-down fraction and min_fit_clients.",),
+    ),
+    "wrong": Mistake(
+        "num_sampled{detail} is off. Revisit client sampling in Concepts.",
+        (
+            "First the fraction of the clients available, rounded down.",
+            "Then at least min_fit_clients.",
+        ),
+    ),
+}
 
 
 def check_num_sampled(num_sampled) -> None:
     """num_sampled(fraction_fit, min_fit_clients, available) -> clients trained per round."""
     cases = [((0.1, 1, 10), 1), ((0.5, 1, 10), 5), ((0.05, 3, 10), 3), ((0.29, 1, 10), 2)]
     cases += [((1.0, 1, 7), 7), ((0.34, 2, 9), 3)]
-    for (fraction, minimum, available), want in cases:
-        got = num_sampled(fraction, minimum, available)
-        _expect(
-            isinstance(got, int | np.integer) and not isinstance(got, bool),
-            f"return a whole number of clients (an int), not {type(got).__name__}",
-        )
-        _expect(
-            got == want,
-            f"num_sampled({fraction}, {minimum}, {available}) should be {want}, not {got}: "
-            "round the fraction DOWN, then take at least min_fit_clients",
-        )
-    _passed("num_sampled")
+    with _grading("num_sampled", num_sampled, NUM_SAMPLED) as grade:
+        answers = {args: grade.call(*args) for args, _ in cases}
+        for got in answers.values():
+            whole = isinstance(got, int | np.integer) and not isinstance(got, bool)
+            grade.expect(whole, "not-int", type(got).__name__)
+        grade.expect(answers[(0.29, 1, 10)] != 3, "rounds")
+        grade.expect(answers[(0.05, 3, 10)] == 3, "minimum")
+        for args, want in cases:
+            grade.expect(answers[args] == want, "wrong", f"{args} gives {answers[args]}")
 
 
 # ---------------------------------------------------------------- lesson 04
+
+CLIENT_VIEW = {
+    "ignores-client": Mistake(
+        "your answer is the plain test accuracy, whatever the client holds. Revisit the "
+        "client's view (non-IID clients): a client cares about the classes it meets.",
+        ("Weight each class's test accuracy by how many examples of it the client holds.",),
+    ),
+    "unweighted": Mistake(
+        "your answer treats every class the client holds alike. A client holding 6 images of "
+        "one class and 2 of another cares three times more about the first.",
+        ("Weight each class's test accuracy by its count among client_labels.",),
+    ),
+    "wrong": Mistake(
+        "the accuracy is off for a client holding classes {detail}.",
+        (
+            "First compute each class's accuracy on the test images of that class.",
+            "Then average those accuracies with weights equal to the client's counts per "
+            "class, divided by the client's total.",
+        ),
+    ),
+}
 
 
 def check_client_view(client_view) -> None:
@@ -256,88 +743,201 @@ def check_client_view(client_view) -> None:
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(4), 5)
     predicted = np.where(rng.random(20) < 0.6, labels, (labels + 1) % 4)
-    balanced = client_view(predicted, labels, labels, 4)
-    _expect(
-        np.isclose(balanced, (predicted == labels).mean()),
-        "a client holding the test set's own label mix sees the plain accuracy",
-    )
-    one_class = client_view(predicted, labels, np.array([2, 2, 2]), 4)
-    _expect(
-        np.isclose(one_class, (predicted[labels == 2] == 2).mean()),
-        "a client holding only class 2 sees the accuracy on class 2's test images alone",
-    )
-    for _ in range(5):
-        held = rng.integers(0, 4, rng.integers(1, 30))
-        got, want = (
-            client_view(predicted, labels, held, 4),
-            client_accuracy(predicted, labels, held, 4),
-        )
-        _expect(
-            np.isclose(got, want),
-            "weight each class's test accuracy by how many examples of it the client holds",
-        )
-    _passed("client_view")
+    correct = predicted == labels
+    with _grading("client_view", client_view, CLIENT_VIEW) as grade:
+        one_class = grade.call(predicted, labels, np.array([2, 2, 2]), 4)
+        grade.expect(not np.isclose(one_class, correct.mean()), "ignores-client")
+        for _ in range(5):
+            held = rng.integers(0, 4, rng.integers(2, 30))
+            got = grade.call(predicted, labels, held, 4)
+            equal = np.mean([correct[labels == c].mean() for c in np.unique(held)])
+            want = client_accuracy(predicted, labels, held, 4)
+            grade.expect(np.isclose(got, want) or not np.isclose(got, equal), "unweighted")
+            grade.expect(np.isclose(got, want), "wrong", str(sorted(set(held.tolist()))))
+
+
+GAP_RECOVERED = {
+    "ratio": Mistake(
+        "your answer compares accuracies as a ratio. Revisit 'one budget for everyone' in "
+        "Concepts: what matters is how much of the distance from zero-shot to the upper bound "
+        "the tuned method covered.",
+        (
+            "Measure two distances: from zero-shot to tuned, and from zero-shot to the upper "
+            "bound.",
+            "Return the first distance as a share of the second.",
+        ),
+    ),
+    "clipped": Mistake(
+        "gap_recovered(0.3, 0.2, 0.8) should be negative: tuning that hurt recovers a "
+        "negative share, and beating the bound gives more than 1. Don't clip.",
+        ("Return the share as it is, without max(...) or min(...).",),
+    ),
+    "no-error": Mistake(
+        "when upper is not above zero_shot there is no gap to recover, yet your function returned "
+        "{detail}. It should raise ValueError.",
+        ("Check the arguments first, and raise ValueError with a message saying why.",),
+    ),
+    "wrong-error": Mistake(
+        "with no gap your function raised {detail}; raise ValueError, the error Python uses "
+        "for an argument whose value makes no sense.",
+        ("raise ValueError('...') before dividing.",),
+    ),
+    "wrong": Mistake(
+        "gap_recovered{detail} is off.",
+        ("The share is the distance tuning covered, divided by the distance to the bound.",),
+    ),
+}
 
 
 def check_gap_recovered(gap_recovered) -> None:
     """gap_recovered(zero_shot, tuned, upper) -> share of the zero-shot -> upper-bound gap."""
-    for args, want in [
-        ((0.25, 0.75, 0.75), 1.0),
-        ((0.25, 0.5, 0.75), 0.5),
-        ((0.3, 0.2, 0.8), -0.2),
-    ]:
-        got = gap_recovered(*args)
-        _expect(
-            np.isclose(got, want),
-            f"gap_recovered{args} should be {want}: (tuned - zero_shot) / (upper - zero_shot)",
-        )
-    hint = "with upper <= zero_shot there is no gap to recover: raise ValueError"
-    try:
-        gap_recovered(0.5, 0.6, 0.5)
-    except ValueError:
-        pass
-    except Exception as error:
-        raise CheckFailed(f"{hint}, not {type(error).__name__}") from error
-    else:
-        raise CheckFailed(hint)
-    _passed("gap_recovered")
+    with _grading("gap_recovered", gap_recovered, GAP_RECOVERED) as grade:
+        half = _as_float(grade.call(0.25, 0.5, 0.75))
+        grade.expect(not np.isclose(half, 0.5 / 0.75), "ratio")
+        hurt = _as_float(grade.call(0.3, 0.2, 0.8))
+        grade.expect(hurt < 0 or not np.isclose(hurt, 0.0), "clipped")
+        for args, want in [((0.25, 0.75, 0.75), 1.0), ((0.25, 0.5, 0.75), 0.5)]:
+            got = _as_float(grade.call(*args))
+            grade.expect(np.isclose(got, want), "wrong", f"{args} gives {got:g}, not {want:g}")
+        grade.expect(np.isclose(hurt, -0.2), "wrong", f"(0.3, 0.2, 0.8) gives {hurt:g}, not -0.2")
+        got, error = grade.outcome(0.5, 0.6, 0.5)
+        grade.expect(error is not None, "no-error", repr(got))
+        grade.expect(isinstance(error, ValueError), "wrong-error", type(error).__name__)
 
 
 # ---------------------------------------------------------------- lesson 05
+
+POLICY_GRADIENT = {
+    "shape": Mistake(
+        "the estimate should have theta's shape, {detail}: one entry per position and candidate.",
+        ("Start from an array of zeros shaped like theta and add into it.",),
+    ),
+    "no-baseline": Mistake(
+        "your estimate weights each prompt by its raw loss. Revisit the baseline in 'The "
+        "policy gradient, step by step': what does subtracting the mean loss remove?",
+        ("Weight each prompt by how much its loss exceeds the mean loss of the I samples.",),
+    ),
+    "divides-by-I": Mistake(
+        "your estimate is (I - 1) / I times the right one. With the baseline taken from the "
+        "same samples, the average over I draws is biased; the lesson says what fixes it.",
+        ("Divide the sum by I - 1, not by I.",),
+    ),
+    "no-importance-weight": Mistake(
+        "your estimate adds the same amount at a chosen candidate whatever its probability. "
+        "Revisit the score function: the log-probability's slope depends on theta.",
+        ("At each position, divide by the chosen candidate's probability.",),
+    ),
+    "wrong": Mistake(
+        "the estimate is off. Revisit 'The policy gradient, step by step'.",
+        (
+            "Loop over the prompts; for each, find the chosen candidate at every position.",
+            "Add that prompt's weight, divided by the chosen candidate's probability, at those "
+            "entries only; leave the others at zero.",
+        ),
+    ),
+}
+
+
+def _score_sum(theta, prompts, weights) -> np.ndarray:
+    """Sum over prompts of weight * (1 / theta at each position's chosen candidate)."""
+    total, rows = np.zeros_like(theta), np.arange(theta.shape[0])
+    for weight, prompt in zip(weights, prompts, strict=True):
+        total[rows, prompt] += weight / theta[rows, prompt]
+    return total
 
 
 def check_policy_gradient(policy_gradient_by_hand) -> None:
     """policy_gradient_by_hand(theta, prompts, losses) -> BDPL's variance-reduced estimate."""
     rng = np.random.default_rng(5)
-    for positions, candidates, samples in ((1, 3, 2), (2, 4, 5), (3, 6, 20)):
-        theta = rng.dirichlet(np.ones(candidates), size=positions)
-        prompts = sample_prompts(theta, samples, rng)
-        losses = rng.normal(size=samples)
-        got = np.asarray(policy_gradient_by_hand(theta, prompts, losses), dtype=float)
-        _expect(got.shape == theta.shape, f"return one entry per theta entry, {theta.shape}")
-        want = policy_gradient(theta, prompts, losses)
-        _expect(
-            np.allclose(got, want),
-            "subtract the mean loss, add (L_j - mean) / theta[i, k] at each position's chosen "
-            "candidate k, then divide by I - 1",
-        )
-    _passed("policy_gradient_by_hand")
+    with _grading("policy_gradient_by_hand", policy_gradient_by_hand, POLICY_GRADIENT) as grade:
+        for positions, candidates, samples in ((1, 3, 2), (2, 4, 5), (3, 6, 20)):
+            theta = rng.dirichlet(np.ones(candidates), size=positions)
+            prompts = sample_prompts(theta, samples, rng)
+            losses = rng.normal(size=samples) + 1.0
+            got = np.asarray(grade.call(theta, prompts, losses), dtype=float)
+            grade.expect(got.shape == theta.shape, "shape", str(theta.shape))
+            want = policy_gradient(theta, prompts, losses)
+            if np.allclose(got, want):
+                continue
+            variants = {
+                "no-baseline": _score_sum(theta, prompts, losses) / (samples - 1),
+                "divides-by-I": want * (samples - 1) / samples,
+                "no-importance-weight": _score_sum(
+                    np.ones_like(theta), prompts, losses - losses.mean()
+                )
+                / (samples - 1),
+            }
+            for key, variant in variants.items():
+                grade.expect(not np.allclose(got, variant), key)
+            grade.expect(False, "wrong")
+
+
+GAIN_OVER_CONTROLS = {
+    "not-pair": Mistake(
+        "return a pair: the best control's name and the gain over it.",
+        ("End with `return name, gain`.",),
+    ),
+    "first-control": Mistake(
+        "your function compared with the first control, not the best one. Revisit 'Controls' "
+        "in Concepts: a tuned prompt must beat the strongest prompt nobody tuned.",
+        ("Pick the control with the highest mean accuracy over its seeds.",),
+    ),
+    "best-single-run": Mistake(
+        "your function judged the controls by their best seed. One lucky seed is not a "
+        "result: compare means over seeds.",
+        ("Rank the controls by their mean accuracy, and subtract that mean.",),
+    ),
+    "absolute": Mistake(
+        "your gain is never negative. A tuned prompt can lose to a control, and the sign says so.",
+        ("Return the tuned mean minus the best control's mean, sign included.",),
+    ),
+    "wrong": Mistake(
+        "the {detail} is off. Revisit 'Controls' in Concepts.",
+        (
+            "The best control is the one with the highest mean over its seeds.",
+            "The gain is the tuned runs' mean minus that control's mean.",
+        ),
+    ),
+}
 
 
 def check_gain_over_controls(gain_over_controls) -> None:
     """gain_over_controls(tuned, controls) -> (best control's name, mean(tuned) - its mean)."""
-    controls = {"empty": [0.79, 0.79], "manual": [0.80, 0.82], "random": [0.70, 0.76]}
-    got = gain_over_controls([0.83, 0.85], controls)
-    _expect(isinstance(got, tuple) and len(got) == 2, "return (name, gain)")
-    name, gain = got
-    _expect(name == "manual", "the best control is the one with the highest mean accuracy")
-    _expect(np.isclose(gain, 0.03), "gain = mean of the tuned runs - mean of the best control")
-    name, gain = gain_over_controls([0.75], {"empty": [0.79], "random": [0.7]})
-    _expect(name == "empty" and np.isclose(gain, -0.04), "a tuned prompt can lose: gain < 0")
-    _passed("gain_over_controls")
+    with _grading("gain_over_controls", gain_over_controls, GAIN_OVER_CONTROLS) as grade:
+        controls = {"random": [0.70, 0.74], "empty": [0.79, 0.79], "manual": [0.75, 0.82]}
+        got = grade.call([0.83, 0.85], controls)
+        grade.expect(isinstance(got, tuple | list) and len(got) == 2, "not-pair")
+        name, gain = got
+        grade.expect(name != "random", "first-control")
+        grade.expect(name != "manual", "best-single-run")
+        grade.expect(name == "empty", "wrong", "best control")
+        grade.expect(np.isclose(_as_float(gain), 0.05), "wrong", "gain")
+        name, gain = grade.call([0.75], {"empty": [0.79], "random": [0.7]})
+        grade.expect(not np.isclose(_as_float(gain), 0.04), "absolute")
+        grade.expect(name == "empty" and np.isclose(_as_float(gain), -0.04), "wrong", "gain")
 
 
 # ---------------------------------------------------------------- lesson 06
+
+ACCURACY_OF = {
+    "not-number": Mistake(
+        "return one number, not a {detail}: a filtered table is still a table.",
+        ("Take the single value out of the filtered column, then make it a float.",),
+    ),
+    "dataset-only": Mistake(
+        "your answer depends on the data set alone. A summary holds one row per data set, "
+        "method and setting: filter on all three columns.",
+        ("Keep the rows whose dataset, method and setting all match.",),
+    ),
+    "no-setting": Mistake(
+        "your answer ignores the setting: iid and dirichlet(0.5) are different rows.",
+        ("Add the setting column to your filter.",),
+    ),
+    "wrong": Mistake(
+        "for {detail} the table's accuracy_mean differs from your answer.",
+        ("Filter the rows on dataset, method and setting, then read accuracy_mean.",),
+    ),
+}
 
 
 def check_accuracy_of(accuracy_of) -> None:
@@ -356,69 +956,144 @@ def check_accuracy_of(accuracy_of) -> None:
             for d, m, s, a in rows
         ]
     )
-    for dataset, method, setting, want in rows:
-        got = accuracy_of(table, dataset, method, setting)
-        _expect(
-            isinstance(got, numbers.Real) and not isinstance(got, bool),
-            "return one number (a float), not a table row or a Series: try float(...)",
-        )
-        _expect(
-            np.isclose(got, want),
-            f"for {dataset}, {method}, {setting} the table's accuracy_mean is {want}: "
-            "filter on all three columns",
-        )
-    _passed("accuracy_of")
+    with _grading("accuracy_of", accuracy_of, ACCURACY_OF) as grade:
+        answers = [grade.call(table, d, m, s) for d, m, s, _ in rows]
+        for got in answers:
+            grade.expect(_number(got), "not-number", type(got).__name__)
+        got = dict(zip([r[:3] for r in rows], map(float, answers), strict=True))
+        grade.expect(got[("mnist", "local_only", "dirichlet(0.5)")] != 0.81, "dataset-only")
+        grade.expect(got[("mnist", "fedbbpt", "dirichlet(0.5)")] != 0.81, "no-setting")
+        for key, (*_, want) in zip(got, rows, strict=True):
+            grade.expect(np.isclose(got[key], want), "wrong", ", ".join(key))
+
+
+ADD_DATASET = {
+    "not-spec": Mistake(
+        "return a SweepSpec, not a {detail}.",
+        ("dataclasses.replace(spec, ...) returns a SweepSpec with the fields you change.",),
+    ),
+    "mutates": Mistake(
+        "your function changed the spec it was given. Specs are values: a finished sweep's "
+        "spec should still describe that sweep.",
+        ("Build a new spec with dataclasses.replace instead of changing the old one.",),
+    ),
+    "replaces": Mistake(
+        "the new spec lost the data sets that were there; the new one goes after them.",
+        ("The new datasets field is the old tuple with the new name added at the end.",),
+    ),
+    "defaults": Mistake(
+        "the new spec lost the other fields (methods, seeds, ...). Revisit 'A run's identity' "
+        "in Concepts: any changed setting makes every finished run count as new.",
+        ("Copy the spec with dataclasses.replace, changing the datasets field only.",),
+    ),
+    "wrong": Mistake(
+        "the new spec's data sets should be the old ones, then the new one; got {detail}.",
+        ("Add the new name after the existing ones, as a tuple.",),
+    ),
+}
 
 
 def check_add_dataset(add_dataset) -> None:
     """add_dataset(spec, name) -> the same sweep spec with one more data set."""
     spec = SweepSpec(datasets=("mnist",), methods=("zero_shot", "fedbbpt"), seeds=(0, 1))
-    bigger = add_dataset(spec, "fashion_mnist")
-    _expect(isinstance(bigger, SweepSpec), "return a SweepSpec (dataclasses.replace makes one)")
-    _expect(spec.datasets == ("mnist",), "leave the spec you were given unchanged")
-    _expect(
-        list(bigger.datasets) == ["mnist", "fashion_mnist"],
-        "keep the data sets already there and put the new one after them",
-    )
-    old = {run_id(e) for e in experiments(spec)}
-    new = [e for e in experiments(bigger) if run_id(e) not in old]
-    _expect(
-        old <= {run_id(e) for e in experiments(bigger)} and new,
-        "change only the data sets: every other field stays, so no finished run is redone",
-    )
-    _expect(
-        {e.dataset for e in new} == {"fashion_mnist"},
-        "the new runs should all be on the added data set",
-    )
-    _passed("add_dataset")
+    with _grading("add_dataset", add_dataset, ADD_DATASET) as grade:
+        bigger = grade.call(spec, "fashion_mnist")
+        grade.expect(spec.datasets == ("mnist",), "mutates")
+        grade.expect(isinstance(bigger, SweepSpec), "not-spec", type(bigger).__name__)
+        grade.expect("mnist" in bigger.datasets, "replaces")
+        grade.expect(
+            list(bigger.datasets) == ["mnist", "fashion_mnist"], "wrong", str(bigger.datasets)
+        )
+        old = {run_id(e) for e in experiments(spec)}
+        grade.expect(old <= {run_id(e) for e in experiments(bigger)}, "defaults")
 
 
 # ---------------------------------------------------------------- lesson 07
+
+CLIP_UPDATE = {
+    "in-place": Mistake(
+        "your function changed the update it was given. The server may still need the "
+        "client's original update.",
+        ("Return a new array; don't scale the argument in place.",),
+    ),
+    "shape": Mistake(
+        "return an array of the update's shape, {detail} here.",
+        ("Scale the whole array by one number.",),
+    ),
+    "coordinates": Mistake(
+        "your function clips each coordinate separately, which changes the update's "
+        "direction. Revisit DP in Concepts: the clip bounds the update's L2 norm.",
+        ("Compute the update's L2 norm and scale the whole update by one factor.",),
+    ),
+    "scales-up": Mistake(
+        "your function stretched an update that was already short enough. Clipping only ever "
+        "shrinks: an update inside the ball stays as it is.",
+        ("Scale by the smaller of 1 and clip_norm over the norm.",),
+    ),
+    "norm": Mistake(
+        "a clipped update's L2 norm must be at most clip_norm.",
+        ("Scale a long update by clip_norm over its norm.",),
+    ),
+    "zero": Mistake(
+        "a zero update has no direction to keep; yours came back as {detail}. A correct "
+        "answer returns zeros, without dividing by the zero norm.",
+        ("Handle a norm of zero before you divide: return the zero update as it is.",),
+    ),
+    "zero-warning": Mistake(
+        "for a zero update your function divided by its zero norm (NumPy warned: {detail}). "
+        "A correct answer never divides by zero.",
+        ("Handle a norm of zero before you divide: return the zero update as it is.",),
+    ),
+    "wrong": Mistake(
+        "the clipped update is off.",
+        ("Keep the direction: scale the whole update by one non-negative factor.",),
+    ),
+}
 
 
 def check_clip_update(clip_update) -> None:
     """clip_update(update, clip_norm) -> the update scaled to L2 norm at most clip_norm."""
     rng = np.random.default_rng(0)
-    for scale in (0.1, 1.0, 30.0):
-        update = rng.normal(size=12) * scale
-        kept = update.copy()
-        got = np.asarray(clip_update(update, 1.5), dtype=float)
-        _expect(np.array_equal(update, kept), "leave the update you were given unchanged")
-        _expect(got.shape == update.shape, "return an array of the update's shape")
-        norm = np.linalg.norm(update)
-        want = update * min(1.0, 1.5 / norm)
-        _expect(
-            np.linalg.norm(got) <= 1.5 + 1e-9,
-            "the clipped update's L2 norm must be at most clip_norm",
-        )
-        _expect(
-            np.allclose(got, want),
-            "scale the whole update by min(1, clip_norm / norm): keep its direction, and leave "
-            "an update already inside the ball as it is",
-        )
-    zero = np.asarray(clip_update(np.zeros(3), 1.0), dtype=float)
-    _expect(np.all(np.isfinite(zero)) and not zero.any(), "a zero update stays zero (no 0/0)")
-    _passed("clip_update")
+    with _grading("clip_update", clip_update, CLIP_UPDATE) as grade:
+        for scale in (0.1, 1.0, 30.0):
+            update = rng.normal(size=12) * scale
+            kept = update.copy()
+            got = np.asarray(grade.call(update, 1.5), dtype=float)
+            grade.expect(np.array_equal(update, kept), "in-place")
+            grade.expect(got.shape == update.shape, "shape", str(update.shape))
+            norm = np.linalg.norm(update)
+            want = update * min(1.0, 1.5 / norm)
+            same_direction = np.allclose(got / np.linalg.norm(got), update / norm)
+            grade.expect(same_direction, "coordinates")
+            grade.expect(norm > 1.5 or np.allclose(got, update), "scales-up")
+            grade.expect(np.linalg.norm(got) <= 1.5 + 1e-9, "norm")
+            grade.expect(np.allclose(got, want), "wrong")
+        zero = np.asarray(grade.call(np.zeros(3), 1.0, on_warning="zero-warning"), dtype=float)
+        grade.expect(np.all(np.isfinite(zero)) and not zero.any(), "zero", str(zero))
+
+
+ANSWERED_FRACTION = {
+    "not-number": Mistake(
+        "return one number, a fraction between 0 and 1, not a {detail}.",
+        ("Divide the count of answers by the count of clients sampled.",),
+    ),
+    "count": Mistake(
+        "your answer is a count of clients, not a share. The share divides by every client "
+        "sampled in that round, answered or failed.",
+        ("Divide the round's answers by the round's answers plus its failures.",),
+    ),
+    "all-rounds": Mistake(
+        "your answer is the same for every round: it mixes the rows of all rounds.",
+        ("Count only the rows whose 'round' is server_round, in fits and in failures.",),
+    ),
+    "wrong": Mistake(
+        "round {detail} is off.",
+        (
+            "Answers are the round's rows in history.fits; failures its rows in history.failures.",
+            "The clients sampled are those that answered plus those that failed.",
+        ),
+    ),
+}
 
 
 def check_answered_fraction(answered_fraction) -> None:
@@ -435,15 +1110,32 @@ def check_answered_fraction(answered_fraction) -> None:
     history.record_failure(2, 3, RuntimeError("dropped"))
     history.record_failure(3, 0, RuntimeError("dropped"))
     history.record_fit(3, 1, {"num_examples": 10})
-    for server_round, want in ((1, 1.0), (2, 0.5), (3, 0.5)):
-        got = answered_fraction(history, server_round)
-        _expect(
-            isinstance(got, numbers.Real) and not isinstance(got, bool),
-            "return one number (a float)",
-        )
-        _expect(
-            np.isclose(got, want),
-            f"round {server_round}: count that round's rows in history.fits (answered) and "
-            "history.failures (sampled but failed), and divide",
-        )
-    _passed("answered_fraction")
+    with _grading("answered_fraction", answered_fraction, ANSWERED_FRACTION) as grade:
+        answers = {r: grade.call(history, r) for r in (1, 2, 3)}
+        for got in answers.values():
+            grade.expect(_number(got), "not-number", type(got).__name__)
+        grade.expect(answers[1] != 4, "count")
+        grade.expect(len(set(map(float, answers.values()))) > 1, "all-rounds")
+        for server_round, want in ((1, 1.0), (2, 0.5), (3, 0.5)):
+            grade.expect(np.isclose(answers[server_round], want), "wrong", str(server_round))
+
+
+EXERCISES = {
+    "class_counts": CLASS_COUNTS,
+    "make_prompts": MAKE_PROMPTS,
+    "zero_shot_accuracy": ZERO_SHOT_ACCURACY,
+    "query_with_retry": QUERY_WITH_RETRY,
+    "two_point_rge": TWO_POINT_RGE,
+    "spsa_segmented": SPSA_SEGMENTED,
+    "gc_update": GC_UPDATE,
+    "fedavg": FEDAVG,
+    "num_sampled": NUM_SAMPLED,
+    "client_view": CLIENT_VIEW,
+    "gap_recovered": GAP_RECOVERED,
+    "policy_gradient_by_hand": POLICY_GRADIENT,
+    "gain_over_controls": GAIN_OVER_CONTROLS,
+    "accuracy_of": ACCURACY_OF,
+    "add_dataset": ADD_DATASET,
+    "clip_update": CLIP_UPDATE,
+    "answered_fraction": ANSWERED_FRACTION,
+}
