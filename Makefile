@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-LINTED := fedbbpt_lite tests benchmarks scripts notebooks examples
+LINTED := fedbbpt_lite tests benchmarks scripts notebooks examples conftest.py
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
@@ -11,7 +11,7 @@ export FLWR_TELEMETRY_ENABLED := 0
 export FLWR_DISABLE_UPDATE_CHECK := 1
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 
-.PHONY: install demo test lint unit nbval lab lessons exercises benchmark data miniclip encoder clean
+.PHONY: install demo test lint unit nbval lab lessons exercises course benchmark data miniclip encoder clean
 
 $(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -33,22 +33,38 @@ lint: install
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 
+# Two test processes share 2 cores: OpenMP threads that wait asleep instead of spinning keep
+# them from starving each other (torch keeps its thread count, so results do not change).
 unit: install
-	$(VENV)/bin/pytest -n 2 tests
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/pytest -n 2 tests
 
+# Strict nbval on every student copy, filled with the lessons' solutions and run as a student runs
+# it (see conftest.py); each exercise first runs unwritten and must stop with NotImplementedError.
 nbval: install
-	$(VENV)/bin/pytest -n 2 --dist loadscope --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/[0-9]*.ipynb
+	$(PY) scripts/make_exercises.py --filled build/student_copies
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/pytest -n 2 --dist loadscope --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg build/student_copies
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks
 
-# Regenerate the lessons' stored outputs in place, then the student copies.
+# Regenerate the lessons' stored outputs and quoted numbers in place, then the student copies and
+# the teacher's guide.
 lessons: install
 	$(PY) scripts/run_lessons.py --in-place
+	$(PY) scripts/make_guide.py
 
 exercises: install
 	$(PY) scripts/make_exercises.py
+	$(PY) scripts/make_guide.py
+
+# The exercises as an nbgrader course in build/course/, with the student copies released.
+course: install
+	rm -rf build/course
+	$(PY) scripts/make_exercises.py --course build/course
+	cd build/course && for lesson in source/*; do \
+		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nbgrader generate_assignment $$(basename $$lesson) \
+		|| exit 1; done
 
 benchmark: install
 	$(PY) benchmarks/zo_overhead.py

@@ -217,6 +217,7 @@ def plot_sweep_runs(runs: pd.DataFrame, title: str = ""):
     for ax in (by_round, by_calls):
         ax.axhline(runs["zero_shot_accuracy"].mean(), color="grey", linestyle="--", linewidth=1)
         ax.set_ylabel("test accuracy (dashed: zero-shot)")
+        ax.set_xlim(left=0)  # from the start, also when a run is a single point at its budget
     by_round.set_xlabel("round")
     by_calls.set_xlabel("API calls spent")
     by_round.legend(fontsize=7)

@@ -113,14 +113,20 @@ class PartitionExplorer:
 class SweepExplorer:
     """Dropdowns for the task, data set, method, partition and Dirichlet alpha of stored sweep
     runs (fedbbpt_lite.sweep.load_results); each choice redraws plots.plot_sweep_runs for the
-    runs it selects. It reads stored results only, so it spends no queries."""
+    runs it selects. It opens on `initial` choices where the runs have them (by default a
+    federated vision run, whose curves show rounds). It reads stored results only, so it spends
+    no queries."""
 
     FIELDS = ("task", "dataset", "method", "partition", "alpha")
+    INITIAL = {"task": "vision", "method": "fedbbpt"}
 
-    def __init__(self, frame):
+    def __init__(self, frame, **initial):
         if frame.empty:
             raise ValueError("frame holds no runs: load a sweep's results first")
-        self.frame = frame
+        unknown = sorted(set(initial) - set(self.FIELDS))
+        if unknown:
+            raise ValueError(f"initial choices must be among {self.FIELDS}, got {unknown}")
+        self.frame, self.initial = frame, self.INITIAL | initial
         self.controls = {name: ipywidgets.Dropdown(description=name) for name in self.FIELDS}
         self.output = ipywidgets.Output()
         self._busy = False
@@ -147,7 +153,8 @@ class SweepExplorer:
                 control.options, control.disabled = ("any",), True
                 continue
             options = tuple(sorted(rows[name].unique()))
-            value = control.value if control.value in options else options[0]
+            wanted = control.value if control.value is not None else self.initial.get(name)
+            value = wanted if wanted in options else options[0]
             control.options, control.value, control.disabled = options, value, False
             rows = rows[rows[name] == value]
         self._busy = False
@@ -168,9 +175,9 @@ def _title(selection: dict) -> str:
     return " · ".join(f"{value}" for value in selection.values() if value is not None)
 
 
-def sweep_explorer(frame) -> SweepExplorer:
+def sweep_explorer(frame, **initial) -> SweepExplorer:
     """Build the sweep dashboard of lesson 06 (see SweepExplorer)."""
-    return SweepExplorer(frame)
+    return SweepExplorer(frame, **initial)
 
 
 def partition_explorer(labels, class_names, **options) -> PartitionExplorer:

@@ -1,8 +1,9 @@
 """Execute the lessons headlessly in the pinned environment.
 
---in-place   regenerate the lessons' stored outputs (then the student copies): `make lessons`
+--in-place   regenerate the lessons' stored outputs and the numbers their prose quotes (fills,
+             see make_exercises.py), then the student copies: `make lessons`
 --report F   run the lessons without touching the files and write a short Markdown report of
-             what each lesson computed and how long it took: `make demo`
+             what each lesson computed and how long it took
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from make_exercises import fill_printer, fills, set_fills
 from nbclient import NotebookClient
 from nbval.plugin import find_comment_markers
 
@@ -33,16 +35,25 @@ class LessonClient(NotebookClient):
 
 
 def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
-    """Run one lesson top to bottom in a fresh kernel; return it with its wall time."""
+    """Run one lesson top to bottom in a fresh kernel, then fill in the numbers its prose
+    quotes; return it with its wall time."""
     nb = nbformat.read(path, as_version=4)
+    quoted = fills(nb)
+    if quoted:
+        nb.cells.append(nbformat.v4.new_code_cell(fill_printer(nb)))
     start = time.perf_counter()
     LessonClient(
         nb,
         timeout=600,
         kernel_name="python3",
         record_timing=False,
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
+        resources={"metadata": {"path": str(NOTEBOOKS / "exercises")}},  # where students run
     ).execute()
+    if quoted:
+        printed = "".join(o.get("text", "") for o in nb.cells.pop().outputs).splitlines()
+        if len(printed) != len(quoted):
+            raise ValueError(f"{path.name}: {len(quoted)} fills, but {len(printed)} lines printed")
+        set_fills(nb, printed)
     for cell in nb.cells:  # stored lessons carry no timestamps
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 pytest.importorskip("flwr")
@@ -24,6 +25,7 @@ from fedbbpt_lite.flower import (  # noqa: E402
     client_app,
     fit_reply,
     message_contents,
+    run_local,
     server_app,
 )
 from fedbbpt_lite.tasks.toy_federation import QuadraticFederation  # noqa: E402
@@ -105,21 +107,43 @@ def _stop(pattern: str) -> None:
         time.sleep(1)
 
 
-def test_flwr_run_simulation_improves_over_zero_shot_as_the_in_process_run_does(tmp_path):
-    home, result = tmp_path / "flwr", tmp_path / "result.json"
-    env = {**_env(home), "FLWR_LOCAL_SUPERLINK_HTTP_API_PORT": str(_free_port())}
-    command = [str(BIN / "flwr"), "run", str(APP), "local", "--stream"]
-    command += ["--federation-config", "num-supernodes=10"]
-    command += ["--run-config", f"rounds=3 local-steps=2 result-file='{result}'"]
-    try:
-        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=400)
-    finally:
-        _stop(str(home))
-    assert result.exists(), run.stdout[-3000:] + run.stderr[-3000:]
+def test_run_local_from_a_kernel_without_the_venv_on_path_matches_the_in_process_run(
+    tmp_path, monkeypatch
+):
+    # As in a notebook kernel that `make lab` starts: this environment's bin folder is not on
+    # PATH. Flower must write nothing under HOME, and leave no process running.
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if p != str(BIN)]
+    monkeypatch.setenv("PATH", os.pathsep.join(path))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("FLWR_HOME", raising=False)
+    result = tmp_path / "result.json"
+    run_local(
+        APP,
+        num_supernodes=10,
+        run_config={"rounds": 3, "local-steps": 2, "result-file": str(result)},
+    )
     outcome = json.loads(result.read_text())
     assert outcome["accuracy"] > outcome["zero_shot_accuracy"]
     in_process = run_vision(VisionExperiment(clients=10, rounds=3, local_steps=2))
     assert outcome["accuracy_per_round"] == in_process["accuracy_per_round"]
+    assert not (tmp_path / "home" / ".flwr").exists()
+    left = [p.pid for p in psutil.process_iter() if _started_by_run_local(p)]
+    assert not left, f"processes left running: {left}"
+
+
+def _started_by_run_local(process) -> bool:
+    try:
+        home = process.environ().get("FLWR_HOME", "")
+    except psutil.Error:
+        return False
+    return Path(home).name.startswith("fedbbpt-flwr-")
+
+
+def test_run_local_names_a_folder_that_is_no_flower_app(tmp_path):
+    with pytest.raises(ValueError, match="app"):
+        run_local(tmp_path, num_supernodes=2)
+    with pytest.raises((TypeError, ValueError), match="num_supernodes"):
+        run_local(APP, num_supernodes=0)
 
 
 def test_a_superlink_and_two_supernodes_on_loopback_complete_two_rounds(tmp_path):

@@ -89,3 +89,45 @@ def test_a_reply_carries_parameters_a_count_and_three_numbers_never_data(clip):
     assert set(metrics) == {"train_loss", "api_calls", "examples_sent"}
     assert all(isinstance(v, int | float) for v in metrics.values())
     assert parameters[0].size < images[0].numel()  # fewer numbers than one private image
+
+
+def test_epsilon_replays_the_rdp_bound_of_the_full_participation_gaussian_mechanism():
+    # Every client every round: each round is a Gaussian mechanism of sensitivity C and noise zC,
+    # whose Renyi DP of order a is a / (2 z^2); rounds add up. Opacus turns RDP into (eps, delta)
+    # with Balle et al.'s conversion, minimised over its grid of orders.
+    from opacus.accountants.rdp import RDPAccountant
+
+    from fedbbpt_lite.federated import epsilon
+
+    z, rounds, delta = 1.3, 7, 1e-5
+    orders = np.array(RDPAccountant.DEFAULT_ALPHAS, dtype=float)
+    rdp = rounds * orders / (2 * z**2)
+    by_hand = rdp - (np.log(delta) + np.log(orders)) / (orders - 1) + np.log((orders - 1) / orders)
+    assert epsilon(z, 1.0, rounds, delta) == pytest.approx(by_hand.min(), rel=1e-9)
+
+
+def test_epsilon_falls_with_noise_and_sampling_and_grows_with_rounds():
+    from fedbbpt_lite.federated import epsilon
+
+    assert epsilon(2.0, 1.0, 10) < epsilon(1.0, 1.0, 10)
+    assert epsilon(1.0, 0.1, 10) < epsilon(1.0, 1.0, 10)
+    assert epsilon(1.0, 1.0, 20) > epsilon(1.0, 1.0, 10)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"noise_multiplier": 0.0},
+        {"sample_rate": 1.5},
+        {"sample_rate": 0.0},
+        {"rounds": 0},
+        {"delta": 1.0},
+    ],
+)
+def test_epsilon_names_a_bad_argument(arguments):
+    from fedbbpt_lite.federated import epsilon
+
+    settings = {"noise_multiplier": 1.0, "sample_rate": 1.0, "rounds": 3, "delta": 1e-5}
+    (name,) = arguments
+    with pytest.raises((TypeError, ValueError), match=name):
+        epsilon(**(settings | arguments))

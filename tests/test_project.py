@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import random
 import re
 import subprocess
@@ -47,6 +48,17 @@ def test_there_are_lessons():
 
 
 # ------------------------------------------------------------------ (a, b) student copies
+
+
+def test_the_teachers_guide_is_in_sync_with_the_lessons_and_checks():
+    result = subprocess.run(
+        [sys.executable, "scripts/make_guide.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_student_copies_are_in_sync():
@@ -266,6 +278,7 @@ def test_environment_yml_agrees_with_requirements():
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
 def test_lesson_has_clean_stored_outputs(lesson):
+    nbformat.validate(nbformat.read(lesson, as_version=4))  # nbgrader refuses invalid notebooks
     cells = _code_cells(nbformat.read(lesson, as_version=4))
     assert any(cell.execution_count for cell in cells), "run the lesson: `make lessons`"
     for index, cell in enumerate(cells):
@@ -293,6 +306,158 @@ def test_scale_up_cells_are_not_run_and_say_how_long_they_take(lesson):
             f"state the expected runtime in a comment of the NBVAL_SKIP cell: {comments}"
         )
         assert not cell.outputs and cell.execution_count is None, "scale-up cells store no output"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_long_jobs_wait_for_the_reader_to_set_a_flag_in_the_cell(lesson):
+    for index, cell in enumerate(_code_cells(nbformat.read(lesson, as_version=4))):
+        comments = "\n".join(line for line in cell.source.splitlines() if line.startswith("#"))
+        if re.search(r"about \d+ minutes?\b", comments):
+            assert "RUN_LONG = False" in cell.source and "if RUN_LONG:" in cell.source, (
+                f"code cell {index} runs for minutes: guard it with RUN_LONG = False in the cell"
+            )
+
+
+KIT_FOLDERS = re.compile(r"""["'](benchmarks|examples|scripts|data|notebooks)/""")
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_lessons_reach_kit_files_through_the_package(lesson):
+    # Students run their copies from notebooks/exercises/: a path relative to the working
+    # directory points elsewhere there. fbl.paths.kit_path finds the kit's files from anywhere.
+    for index, cell in enumerate(_code_cells(nbformat.read(lesson, as_version=4))):
+        assert "../" not in cell.source, f"code cell {index} uses a '../' path"
+        for match in KIT_FOLDERS.finditer(cell.source):
+            before = cell.source[max(0, match.start() - 30) : match.start()]
+            assert "kit_path(" in before, f"code cell {index} names {match[0]} outside kit_path"
+
+
+def _prose(markdown: str) -> str:
+    """Markdown without fills, formulas, code and the quiz (whose numbers are made up)."""
+    text = make_exercises.FILL.sub(" ", markdown.split("## Quiz")[0])
+    text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`", " ", text, flags=re.S)
+    return text
+
+
+DECIMAL = re.compile(r"(?<![\w.(])\d+\.\d+(?![\w.])")  # not settings such as Dirichlet(0.5)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_prose_quotes_results_only_through_fills(lesson):
+    # A result typed into the prose goes stale when the lesson is rerun; a fill is rewritten by
+    # `make lessons` and checked by nbval. So no decimal number the lesson prints may be typed.
+    nb = nbformat.read(lesson, as_version=4)
+    printed = set()
+    for cell in _code_cells(nb):
+        for output in cell.outputs:
+            text = output.get("text", "") + output.get("data", {}).get("text/plain", "")
+            printed |= set(DECIMAL.findall(text))
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            typed = set(DECIMAL.findall(_prose(cell.source))) & printed
+            assert not typed, f"cell {index} types printed results {sorted(typed)}: use fills"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_the_aim_states_the_bill_from_the_lesson_itself(lesson):
+    aim = nbformat.read(lesson, as_version=4).cells[0].source
+    line = aim[aim.index("Black-box queries spent in this lesson") :]
+    assert line.startswith("Black-box queries spent in this lesson: 0.") or "<!--fill:" in line, (
+        "fill the Aim's bill from the bill cell"
+    )
+
+
+def test_fills_are_found_and_rewritten_in_order():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            "a <!--fill:x-->1<!--/fill--> b <!--fill: f'{y:.2f}' -->2<!--/fill-->"
+        ),
+        nbformat.v4.new_code_cell("x = 3"),
+        nbformat.v4.new_markdown_cell("c <!--fill:x + 1-->old<!--/fill-->"),
+    ]
+    assert make_exercises.fills(nb) == [("x", "1"), ("f'{y:.2f}'", "2"), ("x + 1", "old")]
+    make_exercises.set_fills(nb, ["3", "0.50", "4"])
+    assert make_exercises.fills(nb) == [("x", "3"), ("f'{y:.2f}'", "0.50"), ("x + 1", "4")]
+    assert make_exercises.fill_printer(nb) == "print(x)\nprint(f'{y:.2f}')\nprint(x + 1)"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)
+def test_the_filled_copy_first_runs_each_exercise_unwritten_then_checks_the_fills(lesson):
+    original = nbformat.read(lesson, as_version=4)
+    filled = make_exercises.filled_copy(lesson)
+    nbformat.validate(filled)
+    solutions = [c for c in original.cells if c.cell_type == "code" and BEGIN in c.source]
+    raising = [c for c in filled.cells if "# NBVAL_RAISES_EXCEPTION" in c.source]
+    assert len(raising) == len(solutions) >= 1
+    for cell in raising:
+        (error,) = cell.outputs
+        assert error.ename == "NotImplementedError" and "is not written yet" in error.evalue
+        stub = filled.cells[filled.cells.index(cell) - 1]
+        assert make_exercises.STUB in stub.source
+    quoted = make_exercises.fills(original)
+    if quoted:
+        last = filled.cells[-1]
+        assert last.source == make_exercises.fill_printer(original)
+        assert last.outputs[0].text == "".join(text + "\n" for _, text in quoted)
+    lesson_cells = [
+        c for c in filled.cells if c not in raising and make_exercises.STUB not in c.source
+    ]
+    assert lesson_cells[: len(original.cells)] == original.cells
+
+
+def test_nbval_runs_filled_copies_from_the_student_folder_without_the_venv_on_path(tmp_path):
+    # conftest.py starts the kernel of a notebook in build/student_copies/ as `make lab` would.
+    copies = ROOT / "build" / "student_copies"
+    copies.mkdir(parents=True, exist_ok=True)
+    probe = copies / f"probe_{os.getpid()}.ipynb"
+    source = (
+        "import os, shutil, sys\n"
+        "from pathlib import Path\n"
+        "print(Path.cwd().parts[-2:])\n"
+        "print(str(Path(sys.executable).parent) in os.environ['PATH'].split(os.pathsep))\n"
+    )
+    expected = "('notebooks', 'exercises')\nFalse\n"
+    output = nbformat.v4.new_output("stream", name="stdout", text=expected)
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source, execution_count=1, outputs=[output])]
+    )
+    nbformat.write(nb, probe)
+    try:
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:xdist",
+                "--nbval",
+                "--nbval-current-env",
+                str(probe),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    finally:
+        probe.unlink()
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_kit_path_finds_kit_files_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert fbl.paths.kit_path("benchmarks/results/dp_cost.jsonl").is_file()
+    assert fbl.paths.kit_path("examples/flower_vision").is_dir()
+    with pytest.raises(FileNotFoundError, match="benchmarks/results/nothing.jsonl"):
+        fbl.paths.kit_path("benchmarks/results/nothing.jsonl")
+    with pytest.raises(ValueError, match="relative"):
+        fbl.paths.kit_path("../outside")
+    with pytest.raises(ValueError, match="relative"):
+        fbl.paths.kit_path("/etc/passwd")
+    with pytest.raises(TypeError, match="relative"):
+        fbl.paths.kit_path(3)
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.name)

@@ -36,3 +36,13 @@ def test_bad_arguments_name_themselves():
         QuadraticFederation(num_clients=0)
     with pytest.raises((TypeError, ValueError), match="local_steps"):
         QuadraticFederation().client_fn(0)
+
+
+@pytest.mark.parametrize("local_steps", [1, 5, 50])
+def test_fedavg_settles_where_the_closed_form_says(local_steps):
+    federation = QuadraticFederation(num_clients=6, dim=4, seed=2)
+    history = run_simulation(federation.client_fn(local_steps), 6, FedAvg(), 150, seed=0)
+    predicted = federation.drift_fixed_point(local_steps)
+    np.testing.assert_allclose(history.parameters[0], predicted, atol=1e-4)
+    if local_steps == 1:
+        np.testing.assert_allclose(predicted, federation.optimum(), atol=1e-12)

@@ -276,9 +276,14 @@ def test_sweep_explorer_offers_only_stored_choices_and_follows_them():
     explorer = fbl.widgets.sweep_explorer(frame)
     controls = explorer.controls
     assert controls["task"].options == ("text", "vision")
-    assert controls["dataset"].options == ("bbc_news",)  # the text task comes first
+    # it opens on a federated vision run, whose curves have rounds to show
+    assert (controls["task"].value, controls["method"].value) == ("vision", "fedbbpt")
+    assert len(explorer.last_runs.iloc[0]["accuracy_per_round"]) > 1
+    controls["task"].value = "text"
+    assert controls["dataset"].options == ("bbc_news",)
     controls["task"].value = "vision"
-    assert controls["dataset"].value == "mnist" and controls["method"].value == "centralized"
+    controls["method"].value = "centralized"
+    assert controls["dataset"].value == "mnist"
     assert controls["alpha"].disabled and len(explorer.last_runs) == 1
     controls["method"].value = "fedbbpt"
     controls["partition"].value = "dirichlet"
@@ -295,6 +300,14 @@ def test_sweep_explorer_offers_only_stored_choices_and_follows_them():
     }
 
 
+def test_sweep_explorer_opens_on_the_choices_given():
+    explorer = fbl.widgets.sweep_explorer(_sweep_frame(), task="text", method="centralized")
+    assert explorer.selection()["task"] == "text"
+    assert explorer.selection()["method"] == "centralized"
+    with pytest.raises(ValueError, match="initial choices"):
+        fbl.widgets.sweep_explorer(_sweep_frame(), colour="red")
+
+
 def test_the_sweep_plot_draws_curves_points_and_client_spread():
     frame = _sweep_frame()
     runs = fbl.sweep.select_runs(frame, task="vision", partition="iid")
@@ -303,6 +316,7 @@ def test_the_sweep_plot_draws_curves_points_and_client_spread():
     curve, point = by_round.lines[:2]  # fedbbpt's rounds; centralized at its whole budget
     assert list(curve.get_ydata()) == [0.4, 0.45, 0.5] and list(point.get_xdata()) == [2]
     assert list(by_calls.lines[0].get_xdata()) == [0, 10, 20]
+    assert by_round.get_xlim()[0] == 0 and by_calls.get_xlim()[0] == 0
     assert len(spread.collections) == 2 * 2  # dots and a mean bar per run
     with pytest.raises(ValueError, match="matched none"):
         fbl.plots.plot_sweep_runs(runs.iloc[:0])

@@ -5,7 +5,7 @@ from . import partition
 from .client import Client, Context, NDArrays
 from .faults import ClientDropout, with_dropouts
 from .history import History
-from .privacy import DPFedAvg
+from .privacy import DPFedAvg, epsilon
 from .simulation import run_simulation
 from .strategy import FedAvg, FitResult, Strategy
 
@@ -19,6 +19,7 @@ __all__ = [
     "History",
     "NDArrays",
     "Strategy",
+    "epsilon",
     "partition",
     "run_simulation",
     "with_dropouts",

@@ -5,7 +5,8 @@ Each client's update d_k = theta_k - theta is scaled to L2 norm at most clip_nor
 updates are averaged with equal weights (so one client moves the average by at most
 clip_norm / m), and noise N(0, sigma^2) with sigma = noise_multiplier * clip_norm / m is added
 to every coordinate, m being the clients of the round. The noise multiplier is what a privacy
-accountant turns into (epsilon, delta) for a given number of rounds and sampling rate.
+accountant turns into (epsilon, delta) for a given number of rounds and sampling rate: `epsilon`
+asks opacus's RDP accountant.
 """
 
 from __future__ import annotations
@@ -14,6 +15,23 @@ import numpy as np
 
 from ..validation import check_count, check_real
 from .strategy import FedAvg
+
+
+def epsilon(noise_multiplier: float, sample_rate: float, rounds: int, delta: float = 1e-5) -> float:
+    """The epsilon of the (epsilon, delta)-DP that `rounds` rounds of DPFedAvg give each client
+    when a round samples each client with probability `sample_rate` (1.0: every client, every
+    round), by opacus's RDP accountant for the subsampled Gaussian mechanism."""
+    check_real("noise_multiplier", noise_multiplier, positive=True)
+    check_real("sample_rate", sample_rate, positive=True)
+    if sample_rate > 1:
+        raise ValueError(f"sample_rate must be at most 1, got {sample_rate}")
+    check_count("rounds", rounds, minimum=1)
+    check_real("delta", delta, positive=True, below=1.0)
+    from opacus.accountants import RDPAccountant  # here, not at the top: it loads slowly
+
+    accountant = RDPAccountant()
+    accountant.history = [(noise_multiplier, sample_rate, rounds)]
+    return float(accountant.get_epsilon(delta))
 
 
 class DPFedAvg(FedAvg):

@@ -60,6 +60,17 @@ class QuadraticFederation:
         weights = sizes[:, None] * curvatures
         return (weights * targets).sum(0) / weights.sum(0)
 
+    def drift_fixed_point(self, local_steps: int, step_size: float = 0.1) -> np.ndarray:
+        """Where full-participation FedAvg with `local_steps` exact gradient steps per round
+        settles. H steps from w take client k to c_k + r_k (w - c_k) with r_k = (1 - step a_k)^H,
+        so the average is stationary where sum_k n_k (1 - r_k)(w - c_k) = 0: a mean of the targets
+        weighted by n_k (1 - r_k), which is n_k a_k (the optimum's weights) only when H = 1."""
+        targets, curvatures, sizes = self._draw()
+        local_steps = check_count("local_steps", local_steps)
+        step_size = check_real("step_size", step_size, positive=True)
+        pull = sizes[:, None] * (1 - (1 - step_size * curvatures) ** local_steps)
+        return (pull * targets).sum(0) / pull.sum(0)
+
     def client_fn(self, local_steps: int, step_size: float = 0.1):
         """client_fn for run_simulation: each fit takes local_steps CGE descent steps on f_k."""
         targets, curvatures, sizes = self._draw()
