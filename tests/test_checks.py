@@ -612,3 +612,25 @@ def test_a_numpy_warning_in_the_answer_is_a_mistake():
 def test_a_checker_given_something_other_than_a_function_says_so():
     with pytest.raises(TypeError, match="pass your function fedavg itself, not a float"):
         checks.check_fedavg(0.5)
+
+
+def test_ipython_shows_a_failed_check_as_its_message_alone():
+    # What a notebook shows: IPython renders _render_traceback_ instead of the traceback.
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.user_ns.update(np=np, fbl=fbl)
+    shown = io.StringIO()
+    with redirect_stdout(shown):
+        shell.run_cell("fbl.checks.check_fedavg(lambda p, n: np.mean(p, axis=0))")
+        shell.run_cell(
+            "def fedavg(p, n):\n    raise NotImplementedError('Your turn')\n"
+            "fbl.checks.check_fedavg(fedavg)"
+        )
+    lines = shown.getvalue().splitlines()
+    assert lines == [
+        "CheckFailed: fedavg: every client counts the same in your average. Revisit FedAvg in "
+        "Concepts: what decides how much a client counts?",
+        'Stuck? fbl.checks.hint("fedavg") gives the next step.',
+        "NotImplementedError: " + checks.NOT_WRITTEN.format(exercise="fedavg"),
+    ]
