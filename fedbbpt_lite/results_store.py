@@ -12,11 +12,14 @@ import os
 from pathlib import Path
 
 
-def read_rows(path) -> list[dict]:
-    """Every whole row of a results file, skipping a last line cut off by a kill."""
+def read_rows(path, missing_ok: bool = False) -> list[dict]:
+    """Every whole row of a results file, skipping a last line cut off by a kill. A missing file
+    is an error naming it (no rows yet, with missing_ok: a store not yet started)."""
     path = Path(path)
     if not path.exists():
-        return []
+        if missing_ok:
+            return []
+        raise FileNotFoundError(f"no results file at {path}")
     lines, rows = path.read_text().splitlines(), []
     for number, line in enumerate(lines, 1):
         try:
@@ -39,7 +42,7 @@ class ResultStore:
 
     def __init__(self, path, key_fields: tuple[str, ...]):
         self.path, self.key_fields = Path(path), tuple(key_fields)
-        self.rows = {self.key(row): row for row in read_rows(self.path)}
+        self.rows = {self.key(row): row for row in read_rows(self.path, missing_ok=True)}
 
     def key(self, row: dict) -> tuple:
         """The identifying values of a row."""

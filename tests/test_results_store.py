@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import load_script
+from script_loader import load_script
 
 from fedbbpt_lite.results_store import ResultStore
 
@@ -84,3 +84,11 @@ def test_the_text_table_compares_the_best_federated_method_with_the_best_control
     assert "soft_cma: federated minus centralised (IID) -1.0" in out
     assert "federated minus local-only (Dirichlet 0.5) +3.0" in out
     assert "query cache: 160 of 1600 training examples answered from the cache (10.0%)" in out
+
+
+def test_reading_a_missing_results_file_names_it_instead_of_giving_no_rows(tmp_path):
+    from fedbbpt_lite.results_store import read_rows
+
+    with pytest.raises(FileNotFoundError, match="nothing.jsonl"):
+        read_rows(tmp_path / "nothing.jsonl")
+    assert read_rows(tmp_path / "nothing.jsonl", missing_ok=True) == []

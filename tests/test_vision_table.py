@@ -5,7 +5,7 @@ import json
 import sys
 
 import pytest
-from conftest import load_script
+from script_loader import load_script
 
 
 @pytest.fixture(scope="module")
