@@ -158,14 +158,18 @@ def _grading(exercise: str, answer, mistakes: dict[str, Mistake]):
 
 
 def hint(exercise: str) -> None:
-    """Print the next step towards fixing the last failed check of `exercise`; each call gives
-    the step after the previous one."""
+    """Print the next step towards fixing the last failed check of `exercise` (the function's
+    name, or its checker's); each call gives the step after the previous one."""
     if not isinstance(exercise, str):
-        raise TypeError(f"exercise must be the exercise's name as a string, got {exercise!r}")
+        raise _shown_alone(
+            TypeError(f"exercise must be the exercise's name as a string, got {exercise!r}")
+        )
+    exercise = CHECKED.get(exercise.removeprefix("check_"), exercise)
+    if exercise not in EXERCISES:
+        names = ", ".join(sorted(EXERCISES))
+        raise _shown_alone(ValueError(f"exercise must be one of {names}; got {exercise!r}"))
     if exercise not in _failures:
-        if exercise not in EXERCISES:
-            raise ValueError(f"exercise must be one of {sorted(EXERCISES)}, got {exercise!r}")
-        print(f"{exercise} has not failed a check since it last passed: run its check cell first.")
+        print(f"{exercise} has no failed check to explain: run its check cell first.")
         return
     mistake, detail, given = _failures[exercise]
     if given == len(mistake.steps):
@@ -294,6 +298,11 @@ ZERO_SHOT_ACCURACY = {
         "your answer is 100 times too large: accuracy is a fraction between 0 and 1 here.",
         ("Drop the factor of 100.",),
     ),
+    "count": Mistake(
+        "your answer is the number of images classified right, {detail}; accuracy is their "
+        "share of the test set.",
+        ("Divide the count by the number of test images, or take the mean of the matches.",),
+    ),
     "error-rate": Mistake(
         "your answer is the error rate: the share of images whose top class is wrong.",
         ("Count the images whose highest-scoring prompt IS their label.",),
@@ -323,6 +332,8 @@ def check_zero_shot_accuracy(zero_shot_accuracy, blackbox) -> None:
             grade.expect(spent == 1, "calls", str(spent))
             want = accuracy(blackbox, data.x_test, data.y_test.numpy(), data.prompts)
             grade.expect(not np.isclose(got, 100 * want), "percent")
+            count = want * len(data.y_test)
+            grade.expect(not np.isclose(got, count), "count", f"{got:g} of {len(data.y_test)}")
             grade.expect(not np.isclose(got, 1 - want) or np.isclose(want, 0.5), "error-rate")
             grade.expect(
                 abs(got - want) < 1e-6, "prompts", f"on {name} you got {got:.4f}, not {want:.4f}"
@@ -877,6 +888,10 @@ GAIN_OVER_CONTROLS = {
         "return a pair: the best control's name and the gain over it.",
         ("End with `return name, gain`.",),
     ),
+    "order": Mistake(
+        "the name and the gain are right but swapped: the name comes first.",
+        ("Return the pair in the order (name, gain).",),
+    ),
     "first-control": Mistake(
         "your function compared with the first control, not the best one. Revisit 'Controls' "
         "in Concepts: a tuned prompt must beat the strongest prompt nobody tuned.",
@@ -908,6 +923,7 @@ def check_gain_over_controls(gain_over_controls) -> None:
         got = grade.call([0.83, 0.85], controls)
         grade.expect(isinstance(got, tuple | list) and len(got) == 2, "not-pair")
         name, gain = got
+        grade.expect(not (isinstance(gain, str) and _number(name)), "order")
         grade.expect(name != "random", "first-control")
         grade.expect(name != "manual", "best-single-run")
         grade.expect(name == "empty", "wrong", "best control")
@@ -1120,7 +1136,7 @@ def check_answered_fraction(answered_fraction) -> None:
             grade.expect(np.isclose(answers[server_round], want), "wrong", str(server_round))
 
 
-EXERCISES = {
+EXERCISES = {  # exercise function -> the mistakes its check recognises
     "class_counts": CLASS_COUNTS,
     "make_prompts": MAKE_PROMPTS,
     "zero_shot_accuracy": ZERO_SHOT_ACCURACY,
@@ -1139,3 +1155,5 @@ EXERCISES = {
     "clip_update": CLIP_UPDATE,
     "answered_fraction": ANSWERED_FRACTION,
 }
+# A checker's own name, where it differs from the exercise's (check_policy_gradient).
+CHECKED = {"policy_gradient": "policy_gradient_by_hand"}

@@ -309,6 +309,7 @@ WRONG = [
     ("zero_shot_accuracy", "calls", _accuracy_in_two_queries),
     ("zero_shot_accuracy", "percent", lambda b, d: _accuracy(b, d, transform=lambda a: 100 * a)),
     ("zero_shot_accuracy", "error-rate", lambda b, d: _accuracy(b, d, transform=lambda a: 1 - a)),
+    ("zero_shot_accuracy", "count", lambda b, d: _accuracy(b, d, transform=lambda a: 1000 * a)),
     ("zero_shot_accuracy", "prompts", lambda b, d: _accuracy(b, d, list(d.class_names))),
     ("query_with_retry", "no-retry", lambda blackbox, inputs, n: blackbox.query(inputs)),
     ("query_with_retry", "gives-up-silently", _retrying(on_last=lambda: None)),
@@ -434,6 +435,7 @@ WRONG = [
     ),
     ("policy_gradient_by_hand", "wrong", _pg(lambda L: L - L.mean(), lambda i: i - 1, sign=-1.0)),
     ("gain_over_controls", "not-pair", lambda tuned, controls: _mean_control(tuned, controls)[1]),
+    ("gain_over_controls", "order", lambda tuned, controls: _mean_control(tuned, controls)[::-1]),
     (
         "gain_over_controls",
         "first-control",
@@ -555,7 +557,17 @@ def test_hints_come_one_step_at_a_time_and_reset_on_success(capsys):
     assert steps[2].startswith("No further steps for fedavg")
     checks.check_fedavg(lambda params, counts: np.average(params, axis=0, weights=counts))
     checks.hint("fedavg")
-    assert "has not failed a check" in capsys.readouterr().out.splitlines()[-1]
+    assert "has no failed check to explain" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_hint_takes_the_checkers_name_too(capsys):
+    def policy_gradient_by_hand(theta, prompts, losses):
+        return np.zeros_like(theta)
+
+    _rejection(checks.check_policy_gradient, policy_gradient_by_hand)
+    checks.hint("policy_gradient")
+    checks.hint("check_policy_gradient")
+    assert capsys.readouterr().out.splitlines()[0].startswith("Step 1 of ")
 
 
 def test_a_new_mistake_starts_the_hints_again(capsys):
@@ -572,9 +584,10 @@ def test_a_new_mistake_starts_the_hints_again(capsys):
 
 
 @pytest.mark.parametrize("name", ["fed_avg", 3])
-def test_hint_names_the_bad_argument(name):
-    with pytest.raises((ValueError, TypeError), match="exercise"):
+def test_hint_names_the_bad_argument_in_one_line(name):
+    with pytest.raises((ValueError, TypeError), match="exercise") as caught:
         checks.hint(name)
+    assert len(caught.value._render_traceback_()) == 1
 
 
 def test_an_unwritten_exercise_stops_with_not_implemented_error_and_spends_nothing(miniclip):
