@@ -50,6 +50,10 @@ RAISED = Mistake(
         "Check the types: NumPy arrays, tensors, lists and dicts each index differently.",
     ),
 )
+NOT_A_NUMBER = Mistake(
+    "your function returned a {detail} where one number was expected.",
+    ("Return a single float: float(...) turns a NumPy or torch scalar into one.",),
+)
 WARNED = Mistake(
     "your function made NumPy warn ({detail}); a correct answer computes without warnings.",
     ("Find the operation that warned: a division by zero or an empty mean are the usual ones.",),
@@ -120,7 +124,7 @@ class _Grader:
             raise _Wrong(key, detail)
 
     def failure(self, wrong: _Wrong) -> CheckFailed:
-        known = {"raised": RAISED, "warned": WARNED}
+        known = {"raised": RAISED, "warned": WARNED, "not-a-number": NOT_A_NUMBER}
         mistake = self.mistakes.get(wrong.key) or known[wrong.key]
         _failures[self.exercise] = [mistake, wrong.detail, 0]
         return CheckFailed(self.exercise, wrong.key, _fill(mistake.concept, wrong.detail))
@@ -182,13 +186,6 @@ def hint(exercise: str) -> None:
     print(f"Step {given + 1} of {len(mistake.steps)}: {_fill(mistake.steps[given], detail)}")
 
 
-def mistakes_of(exercise: str) -> dict[str, Mistake]:
-    """The mistakes the check of `exercise` recognises, by key (for the teacher's guide)."""
-    if exercise not in EXERCISES:
-        raise ValueError(f"exercise must be one of {sorted(EXERCISES)}, got {exercise!r}")
-    return EXERCISES[exercise]
-
-
 def _number(value) -> bool:
     return isinstance(value, numbers.Real | np.floating | np.integer) and not isinstance(
         value, bool
@@ -199,7 +196,10 @@ def _as_float(value) -> float:
     """A number from a float, a NumPy scalar or a one-element tensor."""
     if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
         value = value.item()
-    return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _Wrong("not-a-number", type(value).__name__) from None
 
 
 # ---------------------------------------------------------------- lesson 00

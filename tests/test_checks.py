@@ -622,6 +622,15 @@ def test_a_numpy_warning_in_the_answer_is_a_mistake():
     assert _rejection(checks.check_class_counts, class_counts).mistake == "warned"
 
 
+def test_an_answer_that_is_no_number_is_told_so(miniclip):
+    def zero_shot_accuracy(blackbox, dataset):
+        logits = blackbox.query(dataset.x_test, dataset.prompts)
+        return list(logits.argmax(1) == dataset.y_test.numpy())
+
+    failure = _rejection(checks.check_zero_shot_accuracy, zero_shot_accuracy, miniclip)
+    assert failure.mistake == "not-a-number" and "returned a list" in str(failure)
+
+
 def test_a_checker_given_something_other_than_a_function_says_so():
     with pytest.raises(TypeError, match="pass your function fedavg itself, not a float"):
         checks.check_fedavg(0.5)
