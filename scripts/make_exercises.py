@@ -158,7 +158,6 @@ NBGRADER_CONFIG = f"""# nbgrader's settings for this course, by scripts/make_exe
 c = get_config()  # noqa: F821
 c.ClearSolutions.code_stub = {{"python": {STUB!r}}}
 c.Execute.timeout = 600  # seconds per cell: some lessons tune for a minute in one cell
-c.ExecutePreprocessor.timeout = 600
 """
 
 

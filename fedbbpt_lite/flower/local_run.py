@@ -48,9 +48,9 @@ def _started_with(home: str) -> list[psutil.Process]:
     return found
 
 
-def stop_started(home: str, grace_s: float = 10.0) -> list[int]:
+def _stop_started(home: str, grace_s: float = 10.0) -> None:
     """Stop (SIGTERM, then SIGKILL after `grace_s`) every process started with FLWR_HOME set to
-    `home`; returns their process ids."""
+    `home`."""
     processes = _started_with(home)
     for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):  # it may have ended by itself
@@ -60,7 +60,6 @@ def stop_started(home: str, grace_s: float = 10.0) -> list[int]:
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
     psutil.wait_procs(alive, timeout=grace_s)
-    return sorted(process.pid for process in processes)
 
 
 def run_local(
@@ -99,7 +98,7 @@ def run_local(
             command, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
         )
     finally:
-        stop_started(home)
+        _stop_started(home)
     log = Path(home) / "local-superlink" / "superlink.log"
     detail = log.read_text()[-2000:] if log.exists() else ""
     shutil.rmtree(home, ignore_errors=True)
