@@ -157,6 +157,22 @@ def _run(args) -> int:
     print(f"zero-shot accuracy  {result['zero_shot_accuracy']:.3f}")
     for name, value in result.get("controls", {}).items():
         print(f"  {name + ' prompt':17s} {value:.3f}")
+    if result.get("step_size_scores"):
+        tried = ", ".join(
+            f"{step:g}: {score:.3f}" for step, score in result["step_size_scores"].items()
+        )
+        print(f"step size           {result['step_size']:g} (validation accuracy {tried})")
+    for scores in result.get("validation_accuracy", []):
+        listed = ", ".join(f"{name} {score:.3f}" for name, score in scores.items())
+        print(f"validation          {listed}")
+    for chosen in result.get("selected", []):
+        if chosen == "learned":
+            print("returned            the learned prompt (it beat every control on validation)")
+        else:
+            print(
+                f"returned            the {chosen} prompt: the learned one did not beat it on "
+                f"validation (its test accuracy: {result['learned_accuracy']:.3f})"
+            )
     print(f"accuracy            {result['accuracy']:.3f}")
     for words in filter(None, result.get("learned_prompts", [])):
         print(f"learned prompt      {words!r}")

@@ -1,8 +1,11 @@
 """CMA-ES, the derivative-free optimiser of BBT and FedBPT, through the reference library `cma`.
 
 A generation asks for `popsize` candidates around the current mean, scores each with one
-black-box loss, and moves the mean, step size sigma and covariance towards the better ones.
-FedBPT federates it by averaging the clients' means and step sizes after local generations.
+black-box loss, and moves the mean, step size sigma and covariance C towards the better ones.
+The search only adapts if one strategy lives across generations: BBT keeps one for its whole
+budget, and a FedBPT client keeps one across its local generations, started from the server's
+mean, sigma and C. FedBPT's server runs a global CMA-ES whose population is the clients' final
+means (fedbpt_server_step), as NVIDIA/NVFlare research/fed-bpt/src/global_es.py does.
 """
 
 from __future__ import annotations
@@ -27,6 +30,64 @@ class CMAESConfig:
         check_real("sigma", self.sigma, positive=True)
 
 
+def initial_covariance(dimension: int) -> np.ndarray:
+    """The covariance a new cma strategy starts from: the identity, its diagonal stretched by
+    up to 1e-5 relative (cma's tie-break for the eigendecomposition)."""
+    import cma
+
+    return np.array(cma.sampler.GaussFullSampler(check_count("dimension", dimension)).C)
+
+
+def start_strategy(mean, sigma: float, popsize: int, seed: int, covariance=None, mu=None):
+    """A cma.CMAEvolutionStrategy at (mean, sigma, covariance; initial_covariance when None)
+    with fresh evolution paths: what FedBPT's clients get from the server's `_copy_light`.
+    `mu` is the number of parents (cma's default, popsize // 2, when None)."""
+    import cma
+
+    mean = np.asarray(mean, dtype=np.float64)
+    if mean.ndim != 1 or len(mean) < 2 or not np.isfinite(mean).all():
+        raise ValueError(f"mean must be a finite vector of length >= 2, got shape {mean.shape}")
+    sigma = check_real("sigma", sigma, positive=True)
+    options = {
+        "popsize": check_count("popsize", popsize, minimum=2),
+        "seed": check_count("seed", seed),  # cma reads seed 0 as "seed from the clock"
+        "verbose": -9,
+    }
+    if mu is not None:
+        options["CMA_mu"] = check_count("mu", mu)
+    strategy = cma.CMAEvolutionStrategy(mean, sigma, options)
+    if covariance is not None:
+        covariance = np.asarray(covariance, dtype=np.float64)
+        if covariance.shape != (len(mean), len(mean)) or not np.isfinite(covariance).all():
+            raise ValueError(
+                f"covariance must be a finite {len(mean)} x {len(mean)} matrix, "
+                f"got shape {covariance.shape}"
+            )
+        # What cma's _set_C_from does: set C, then refresh its eigendecomposition.
+        strategy.sm.C = covariance.copy()
+        strategy.sm.update_now(-1)
+        strategy._updateBDfromSM()
+    return strategy
+
+
+def run_generations(
+    strategy, loss_of_candidates: Callable[[np.ndarray], np.ndarray], generations: int
+) -> dict:
+    """Run `generations` generations of one strategy; loss_of_candidates maps a (popsize, d)
+    array to popsize losses. Returns the mean loss of each generation and the sigma each
+    started from (FedBPT's clients report the latter to the server)."""
+    losses, sigmas = [], []
+    for _ in range(check_count("generations", generations)):
+        sigmas.append(float(strategy.sigma))
+        candidates = np.asarray(strategy.ask())
+        scores = np.asarray(loss_of_candidates(candidates), dtype=np.float64)
+        if scores.shape != (len(candidates),):
+            raise ValueError(f"loss_of_candidates must return {len(candidates)} losses")
+        strategy.tell(list(candidates), scores.tolist())
+        losses.append(float(scores.mean()))
+    return {"losses": losses, "sigmas": sigmas}
+
+
 def cma_search(
     loss_of_candidates: Callable[[np.ndarray], np.ndarray],
     mean,
@@ -35,25 +96,35 @@ def cma_search(
     config: CMAESConfig,
     seed: int,
 ) -> tuple[np.ndarray, float, dict]:
-    """Run `generations` CMA-ES generations from (mean, sigma); loss_of_candidates maps a
-    (popsize, d) array to popsize losses. Returns the new mean, sigma and diagnostics."""
-    import cma
-
-    mean = np.asarray(mean, dtype=np.float64)
-    if mean.ndim != 1 or len(mean) < 2 or not np.isfinite(mean).all():
-        raise ValueError(f"mean must be a finite vector of length >= 2, got shape {mean.shape}")
-    sigma = check_real("sigma", sigma, positive=True)
-    generations = check_count("generations", generations)
-    seed = check_count("seed", seed)  # cma reads seed 0 as "seed from the clock"
-    options = {"popsize": config.popsize, "seed": seed, "verbose": -9}
-    strategy = cma.CMAEvolutionStrategy(mean, sigma, options)
-    losses = []
-    for _ in range(generations):
-        candidates = np.asarray(strategy.ask())
-        scores = np.asarray(loss_of_candidates(candidates), dtype=np.float64)
-        if scores.shape != (len(candidates),):
-            raise ValueError(f"loss_of_candidates must return {len(candidates)} losses")
-        strategy.tell(list(candidates), scores.tolist())
-        losses.append(float(scores.mean()))
-    info = {"loss_mean": float(np.mean(losses)), "best_loss": float(strategy.result.fbest)}
+    """One CMA-ES for `generations` generations from (mean, sigma), as BBT runs it. Returns
+    the final mean, sigma and the losses and sigmas of each generation."""
+    strategy = start_strategy(mean, sigma, config.popsize, seed)
+    info = run_generations(strategy, loss_of_candidates, generations)
     return np.asarray(strategy.mean, dtype=np.float64), float(strategy.sigma), info
+
+
+def fedbpt_server_step(
+    global_strategy, means, losses, sigma_square_sums, local_mu: int, local_sigma: float
+) -> float:
+    """FedBPT's server update; returns the sigma the clients start their next round from.
+
+    The global ES's sigma is set from the clients' sigmas, sqrt(sum_k sum_t sigma_{k,t}^2 /
+    m / local_mu) (m: the global population, one per client; sigma_{k,t}: client k's sigma at
+    the start of local generation t; local_mu: a client ES's parents), then the global ES
+    tells the clients' final means ranked by their local losses, which moves its mean and C.
+    The clients' sigma is the previous one rescaled by the global sigma's change in that tell.
+    (global_es.py then floors it at 0.5 and caps it at this same value: the two cancel.)
+    """
+    means = np.asarray(means, dtype=np.float64)
+    losses = np.asarray(losses, dtype=np.float64)
+    m = global_strategy.popsize
+    if means.shape != (m, global_strategy.N) or losses.shape != (m,):
+        raise ValueError(
+            f"the global ES takes one mean and loss per client ({m}), got {means.shape[0]} "
+            f"means and {losses.size} losses"
+        )
+    sigma_before = float(np.sqrt(np.sum(sigma_square_sums) / m / local_mu))
+    global_strategy.sigma = sigma_before
+    global_strategy.ask()  # cma tells only after an ask; its draws are discarded
+    global_strategy.tell(list(means), losses.tolist())
+    return float(global_strategy.sigma) / sigma_before * local_sigma

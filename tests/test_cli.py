@@ -251,8 +251,13 @@ def test_run_text_on_a_users_jsonl_file(tmp_path, capsys):
     assert main(argv) == 0
     result = _json_result(capsys)
     assert result["task"] == "text" and result["dataset"] == "mini"
-    assert result["api_calls"] == 2 * 10 and len(result["learned_prompts"][0].split()) == 2
+    # no --step-size: five step sizes are trained and the best on validation is kept; each is
+    # validated once, and the three controls once, on the pooled validation texts
+    assert len(result["step_size_scores"]) == 5
+    assert result["api_calls"] == 5 * 2 * 10 + 5 + 3
+    assert len(result["learned_prompts"][0].split()) == 2
     assert set(result["controls"]) == {"empty", "manual", "random"}
+    assert set(result["validation_accuracy"][0]) == {"learned", "empty", "manual", "random"}
 
 
 def test_run_text_on_a_csv_file_prints_a_summary_with_the_controls(tmp_path, capsys):
@@ -267,6 +272,7 @@ def test_run_text_on_a_csv_file_prints_a_summary_with_the_controls(tmp_path, cap
     assert out.startswith("fedbbpt on mini (probe prompt, 2 clients, iid partition, seed 0)")
     for name in ("empty", "manual", "random"):
         assert f"{name} prompt" in out
+    assert "validation          learned" in out and "returned            the " in out
 
 
 @pytest.mark.parametrize(
@@ -292,6 +298,15 @@ def test_run_text_on_a_malformed_file_exits_2_naming_the_problem(
     assert error.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("fedbbpt-lite run: error:") and message in err, err
+
+
+def test_a_csv_that_is_not_utf8_is_refused_naming_the_file(tmp_path, capsys):
+    path = tmp_path / "reviews.csv"
+    path.write_bytes("text,label\nun film très réussi,pos\nraté,neg\n".encode("latin-1"))
+    with pytest.raises(SystemExit) as error:
+        main(["run", *TINY_TEXT, "--data", str(path)])
+    err = capsys.readouterr().err
+    assert error.value.code == 2 and "reviews.csv is not UTF-8" in err, err
 
 
 def test_a_user_file_without_a_test_split_holds_out_a_fraction_of_each_class(tmp_path):

@@ -99,9 +99,11 @@ def test_a_text_experiment_runs_bdpl_on_a_verbaliser_and_refuses_soft_prompts(ti
         shots=2,
         candidates=10,
         prompt_length=2,
+        step_size=0.03,
     )
     result = run_text(small, news)
-    assert result["api_calls"] == 2 * 10 and 0 <= result["accuracy"] <= 1
+    validation = 4 * 2  # two clients score the learned prompt and three controls
+    assert result["api_calls"] == 2 * 10 + validation and 0 <= result["accuracy"] <= 1
     assert result == run_text(small, news)
     with pytest.raises(ValueError, match="embedding API"):
         TextExperiment(blackbox=folder, prompt="soft_cma")

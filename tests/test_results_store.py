@@ -68,6 +68,9 @@ def test_the_text_table_compares_the_best_federated_method_with_the_best_control
                         "partition": partition,
                         "seed": seed,
                         "accuracy": accuracy + shift + noise,
+                        # bdpl "learned" worse prompts and returned the manual one instead
+                        "learned_accuracy": accuracy + shift + noise - (prompt == "bdpl") * 0.1,
+                        "selected": ["manual" if prompt == "bdpl" else "learned"],
                         "controls": controls,
                         "api_calls": 500,
                         "examples_sent": 90,
@@ -84,6 +87,11 @@ def test_the_text_table_compares_the_best_federated_method_with_the_best_control
     assert "soft_cma: federated minus centralised (IID) -1.0" in out
     assert "federated minus local-only (Dirichlet 0.5) +3.0" in out
     assert "query cache: 160 of 1600 training examples answered from the cache (10.0%)" in out
+    returned, learned = out.split("of the prompt runs learned")
+    assert "| bdpl | 79.0 ± 1.0 |" in returned and "| bdpl | 69.0 ± 1.0 |" in learned
+    assert "| soft_cma | 84.0 ± 1.0 |" in learned
+    assert "8 of 16 runs returned a control" in out
+    assert "bdpl centralized iid seed 0: ['manual']" in out
 
 
 def test_reading_a_missing_results_file_names_it_instead_of_giving_no_rows(tmp_path):

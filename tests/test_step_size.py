@@ -9,12 +9,8 @@ import torch
 
 from fedbbpt_lite.datasets import load_vision
 from fedbbpt_lite.datasets.text import load_text
-from fedbbpt_lite.tasks.step_size import (
-    STEP_MULTIPLIERS,
-    candidates,
-    select_step_size,
-    validation_split,
-)
+from fedbbpt_lite.tasks.selection import STEP_MULTIPLIERS
+from fedbbpt_lite.tasks.step_size import candidates, select_step_size, validation_split
 from fedbbpt_lite.tasks.text_experiment import STEP_SIZES as TEXT_STEPS
 from fedbbpt_lite.tasks.text_experiment import TextExperiment
 from fedbbpt_lite.tasks.vision_experiment import STEP_SIZES, WHITEBOX_LR, VisionExperiment

@@ -19,9 +19,12 @@ from fedbbpt_lite.prompts.discrete import (
     whole_words,
 )
 from fedbbpt_lite.prompts.soft import SoftPrompt, nearest_words
+from fedbbpt_lite.tasks.selection import LEARNED, choose
 from fedbbpt_lite.tasks.text import SCALE, class_logits, label_embeddings
 from fedbbpt_lite.tasks.text_clients import ProbeClient, probe_logits
 from fedbbpt_lite.tasks.text_experiment import (
+    CONTROLS,
+    STEP_SIZES,
     TextExperiment,
     candidate_words,
     run_text,
@@ -150,7 +153,7 @@ def test_cma_es_improves_a_known_function():
     start = np.zeros(8)
     mean, sigma, info = cma_search(loss, start, 0.5, 40, CMAESConfig(popsize=10), seed=3)
     assert loss(mean[None])[0] < 0.05 * loss(start[None])[0]
-    assert 0 < sigma < 0.5 and info["best_loss"] < loss(start[None])[0]
+    assert 0 < sigma < 0.5 and min(info["losses"]) < loss(start[None])[0]
     again, _, _ = cma_search(loss, start, 0.5, 40, CMAESConfig(popsize=10), seed=3)
     assert np.array_equal(mean, again), "the same seed gives the same search"
 
@@ -197,31 +200,53 @@ def test_the_probe_starts_at_zero_shot_and_training_lowers_its_loss(api, bbc):
 SMALL = {"clients": 2, "rounds": 2, "local_calls": 10, "batch_size": 4, "shots": 2}
 
 
+# Each client scores the three controls and the learned prompt on its validation texts.
+VALIDATION_CALLS = (len(CONTROLS) + 1) * SMALL["clients"]
+
+
+def returned_accuracy(result: dict) -> float:
+    """The test accuracy of what a one-model run returned, by its `selected`."""
+    (chosen,) = result["selected"]
+    return result["learned_accuracy"] if chosen == LEARNED else result["controls"][chosen]
+
+
 @pytest.mark.parametrize("prompt", ["bdpl", "soft_cma", "soft_spsa", "probe"])
 def test_a_short_federated_run_is_reproducible_from_its_seed(bbc, prompt):
-    experiment = TextExperiment(prompt=prompt, prompt_length=2, candidates=10, **SMALL)
+    experiment = TextExperiment(
+        prompt=prompt, prompt_length=2, candidates=10, step_size=STEP_SIZES[prompt], **SMALL
+    )
     first, second = run_text(experiment, bbc), run_text(experiment, bbc)
     assert first == second
     assert set(first["controls"]) == {"empty", "manual", "random"}
     assert first["zero_shot_accuracy"] == first["controls"]["manual"]
     assert 0 <= first["accuracy"] <= 1 and len(first["train_loss"]) == SMALL["rounds"]
     per_round = first["accuracy_per_round"]  # round 0 is the starting prompt
-    assert len(per_round) == SMALL["rounds"] + 1 and per_round[-1] == first["accuracy"]
+    assert len(per_round) == SMALL["rounds"] + 1 and per_round[-1] == first["learned_accuracy"]
+    assert first["accuracy"] == returned_accuracy(first)
+    (scores,) = first["validation_accuracy"]
+    assert set(scores) == {LEARNED, *CONTROLS} and first["selected"] == [choose(scores)]
+    assert first["step_size"] == STEP_SIZES[prompt] and first["step_size_scores"] == {}
     assert len(first["client_accuracy"]) == SMALL["clients"]
     if prompt == "probe":
-        assert first["api_calls"] == 1 + SMALL["clients"]
+        assert first["api_calls"] == 1 + SMALL["clients"] + VALIDATION_CALLS
     else:
-        setup = SMALL["clients"] if prompt.startswith("soft") else 0  # class embeddings
-        assert first["api_calls"] == experiment.calls + setup
+        setup = SMALL["clients"] + 1 if prompt.startswith("soft") else 0  # class embeddings
+        # a FedBPT client also scores its final mean for the server, once a round
+        means = SMALL["clients"] * SMALL["rounds"] if prompt == "soft_cma" else 0
+        assert first["api_calls"] == experiment.calls + setup + means + VALIDATION_CALLS
     if prompt == "bdpl":
         assert len(first["learned_prompts"][0].split()) == 2
 
 
 @pytest.mark.parametrize("method", ["centralized", "local_only"])
 def test_baselines_spend_the_same_budget(bbc, method):
-    experiment = TextExperiment(method=method, prompt="bdpl", candidates=10, **SMALL)
+    experiment = TextExperiment(
+        method=method, prompt="bdpl", candidates=10, step_size=STEP_SIZES["bdpl"], **SMALL
+    )
     result = run_text(experiment, bbc)
-    assert result["api_calls"] == experiment.calls
+    # the pooled tuner validates on one pooled set; local tuners each on their own
+    validation = len(CONTROLS) + 1 if method == "centralized" else VALIDATION_CALLS
+    assert result["api_calls"] == experiment.calls + validation
     assert len(result["learned_prompts"]) == (1 if method == "centralized" else 2)
     assert result["accuracy_per_round"] == [] and len(result["client_accuracy"]) == 2
 

@@ -82,7 +82,18 @@ def verify_text_checksums() -> dict[str, bool]:
 
 
 def _read_rows(path: Path) -> list[dict]:
-    """The records of a .jsonl (one JSON object a line) or .csv (a header row) file."""
+    """The records of a .jsonl (one JSON object a line) or .csv (a header row) file, which must
+    be UTF-8 (an error names the file and where its first other byte is)."""
+    try:
+        return _decoded_rows(path)
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"data file {path.name} is not UTF-8 (byte {error.start} cannot be decoded); save it "
+            "as UTF-8, e.g. with iconv -f latin1 -t utf-8"
+        ) from None
+
+
+def _decoded_rows(path: Path) -> list[dict]:
     if path.suffix == ".jsonl":
         rows = []
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

@@ -1,5 +1,6 @@
 """Checkpoints of a federation between rounds, in safetensors: the global parameters, every
-client's Context.state, the sampling generator and the History so far.
+client's Context.state, the strategy's own state (Strategy.state), the sampling generator and
+the History so far.
 
 A run given a checkpoint path saves one after every round (whole or not at all: written beside
 and renamed over the old one) and, started again, resumes after the last saved round, reaching
@@ -31,11 +32,20 @@ def _json_default(value):
 
 
 def save_checkpoint(
-    path, server_round: int, parameters, states: list[dict], rng, history: History, settings
+    path,
+    server_round: int,
+    parameters,
+    states: list[dict],
+    rng,
+    history: History,
+    settings,
+    strategy_state: dict[str, np.ndarray] | None = None,
 ):
     """Write the federation after `server_round` to `path` (replacing it in one rename)."""
     path = Path(path)
     tensors = {f"global/{i}": np.ascontiguousarray(p) for i, p in enumerate(parameters)}
+    for key, value in (strategy_state or {}).items():
+        tensors[f"strategy/{key}"] = np.ascontiguousarray(value)
     described = {}
     for client_id, state in enumerate(states):
         arrays, described[client_id] = encode_state(state, f"client {client_id} state")
@@ -68,7 +78,8 @@ def save_checkpoint(
 
 
 def load_checkpoint(path) -> dict:
-    """What save_checkpoint wrote: round, parameters, states, rng state, history, settings."""
+    """What save_checkpoint wrote: round, parameters, states, strategy state, rng state,
+    history, settings."""
     path = Path(path)
     try:
         with safe_open(str(path), framework="numpy") as handle:
@@ -96,6 +107,9 @@ def load_checkpoint(path) -> dict:
         "settings": meta["settings"],
         "parameters": [tensors[f"global/{i}"] for i in range(count)],
         "states": states,
+        "strategy": {
+            k[len("strategy/") :]: v for k, v in tensors.items() if k.startswith("strategy/")
+        },
         "rng": meta["rng"],
         "history": history,
     }

@@ -183,6 +183,7 @@ def run_simulation(
                 f"{settings}; give another path or move it away"
             )
         parameters, history = saved["parameters"], saved["history"]
+        strategy.restore(saved["strategy"])
         history.stopped = None  # a run stopped by its budget goes on if it can now pay
         for context, state in zip(contexts, saved["states"], strict=True):
             context.state = state
@@ -206,7 +207,9 @@ def run_simulation(
 
     def save(server_round, parameters, history):
         states = [context.state for context in contexts]
-        save_checkpoint(checkpoint, server_round, parameters, states, rng, history, settings)
+        save_checkpoint(
+            checkpoint, server_round, parameters, states, rng, history, settings, strategy.state()
+        )
 
     return run_rounds(
         fit_round,

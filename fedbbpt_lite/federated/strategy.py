@@ -46,6 +46,15 @@ class Strategy(ABC):
         """Central evaluation of the global parameters (None when there is none)."""
         return None
 
+    def state(self) -> dict[str, np.ndarray]:
+        """What the server keeps between rounds beyond the parameters, for checkpoints."""
+        return {}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Take back what state() returned (from a checkpoint)."""
+        if state:
+            raise ValueError(f"{type(self).__name__} keeps no state, got {sorted(state)}")
+
 
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
@@ -54,6 +63,19 @@ def _is_number(value) -> bool:
 def weighted_average(values: list[float], weights: list[int]) -> float:
     """Average of values weighted by example counts."""
     return float(np.average(np.asarray(values, dtype=np.float64), weights=weights))
+
+
+def aggregate_metrics(results: list[FitResult]) -> dict[str, float]:
+    """Each numeric metric averaged over the clients that sent it, weighted by examples."""
+    keys = sorted({k for r in results for k in r.metrics})
+    numeric = [k for k in keys if all(_is_number(r.metrics[k]) for r in results if k in r.metrics)]
+    return {
+        key: weighted_average(
+            [r.metrics[key] for r in results if key in r.metrics],
+            [r.num_examples for r in results if key in r.metrics],
+        )
+        for key in numeric
+    }
 
 
 class FedAvg(Strategy):
@@ -120,18 +142,7 @@ class FedAvg(Strategy):
         new = [
             (g + eta * (a - g)).astype(g.dtype) for g, a in zip(parameters, averaged, strict=True)
         ]
-        keys = sorted({k for r in results for k in r.metrics})
-        numeric = [
-            k for k in keys if all(_is_number(r.metrics[k]) for r in results if k in r.metrics)
-        ]
-        metrics = {
-            key: weighted_average(
-                [r.metrics[key] for r in results if key in r.metrics],
-                [r.num_examples for r in results if key in r.metrics],
-            )
-            for key in numeric
-        }
-        return new, metrics
+        return new, aggregate_metrics(results)
 
     def evaluate(self, server_round, parameters):
         return self.evaluate_fn(server_round, parameters) if self.evaluate_fn else None

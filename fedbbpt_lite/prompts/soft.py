@@ -9,27 +9,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_count
+from ..validation import check_count, check_real
 
 
 class SoftPrompt:
     """z (intrinsic_dim,) -> soft prompt (tokens, width) = start + (z @ A).reshape(tokens, width).
 
-    A's entries are N(0, (std(start_scale) / sqrt(d))^2), BBT's choice, so that z ~ N(0, I)
-    moves each prompt entry by about one embedding standard deviation.
+    A's entries are N(0, (scale / (sqrt(d) * sigma))^2), BBT's choice (bbt.py: scale = alpha x
+    the embeddings' std, sigma = CMA-ES's initial step size), so that CMA-ES's first candidates,
+    z ~ N(0, sigma^2 I), move each prompt entry by about `scale`.
     """
 
-    def __init__(self, start, intrinsic_dim: int = 50, scale: float = 1.0, seed: int = 0):
+    def __init__(
+        self,
+        start,
+        intrinsic_dim: int = 50,
+        scale: float = 1.0,
+        seed: int = 0,
+        sigma: float = 1.0,
+    ):
         start = np.asarray(start, dtype=np.float32)
         if start.ndim != 2 or not len(start) or not np.isfinite(start).all():
             raise ValueError(f"start must be a finite (tokens, width) array, got {start.shape}")
         self.start = start
         self.num_params = check_count("intrinsic_dim", intrinsic_dim)
-        if not np.isfinite(scale) or scale <= 0:
-            raise ValueError(f"scale must be a positive number, got {scale!r}")
+        check_real("scale", scale, positive=True)
+        check_real("sigma", sigma, positive=True)
         rng = np.random.default_rng(seed)
         size = (self.num_params, start.size)
-        self.projection = rng.normal(0, scale / np.sqrt(self.num_params), size).astype(np.float32)
+        std = scale / (np.sqrt(self.num_params) * sigma)
+        self.projection = rng.normal(0, std, size).astype(np.float32)
 
     @property
     def tokens(self) -> int:

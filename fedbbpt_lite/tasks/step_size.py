@@ -17,10 +17,9 @@ from ..datasets.registry import VisionDataset
 from ..datasets.text import TextDataset
 from ..validation import check_count
 from . import text_experiment
+from .selection import step_candidates
 from .text_experiment import TextExperiment, run_text
 from .vision_experiment import STEP_SIZES, WHITEBOX_LR, VisionExperiment, run_vision
-
-STEP_MULTIPLIERS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 def validation_split(data, per_class: int, seed: int = 0):
@@ -64,7 +63,7 @@ def candidates(experiment: VisionExperiment | TextExperiment) -> list[float]:
     else:
         table = WHITEBOX_LR if experiment.method == "whitebox" else STEP_SIZES
         default = table[experiment.generator]
-    return [round(default * m, 6) for m in STEP_MULTIPLIERS]
+    return step_candidates(default, None)
 
 
 def select_step_size(
@@ -78,8 +77,10 @@ def select_step_size(
     The runs spend len(candidates) x the experiment's API budget, on `blackbox` when given."""
     validation = validation_split(data, per_class, seed=experiment.seed)
     run = run_text if isinstance(experiment, TextExperiment) else run_vision
+    # a text run may return a control instead: score what the step size learned
+    key = "learned_accuracy" if isinstance(experiment, TextExperiment) else "accuracy"
     scores = {
-        a: run(replace(experiment, step_size=a), validation, blackbox)["accuracy"]
+        a: run(replace(experiment, step_size=a), validation, blackbox)[key]
         for a in candidates(experiment)
     }
     return max(scores, key=scores.get), scores

@@ -4,9 +4,10 @@ Every fit starts from the server's parameters, spends `local_calls` API calls on
 of the client's own texts, and returns the parameters, its number of texts and what it spent.
   DiscretePromptClient  BDPL: a categorical distribution over candidate words per position,
                         policy-gradient steps of `samples` calls (one per sampled prompt)
-  SoftPromptClient      BBT's soft prompt z, by CMA-ES (generations of `popsize` calls,
-                        restarted each round from the server's mean and sigma, as FedBPT does)
-                        or by SPSA-GC (steps of 2 x sp_avg calls, state kept across rounds)
+  SoftPromptClient      BBT's soft prompt z, by CMA-ES (one strategy across a fit's
+                        generations of `popsize` calls, started from the server's mean, sigma
+                        and covariance, as a FedBPT client does) or by SPSA-GC (steps of
+                        2 x sp_avg calls, state kept across rounds)
   ProbeClient           a linear head on the API's embeddings of its texts (one call, ever),
                         trained by gradient descent on the client; not prompt tuning
 """
@@ -19,8 +20,9 @@ import numpy as np
 
 from .. import zo
 from ..blackbox.base import BlackBox
-from ..evolution import CMAESConfig, cma_search
+from ..evolution import CMAESConfig, initial_covariance, run_generations, start_strategy
 from ..federated.client import Client, Context
+from ..federated.fedbpt import MEAN_LOSS, SIGMA_SQUARE_SUM
 from ..policy_gradient import BDPLConfig, BDPLState, bdpl_step, uniform_theta
 from ..prompts.discrete import prompt_text
 from ..prompts.soft import SoftPrompt
@@ -66,16 +68,19 @@ class _TextClient(Client):
         return self.local_calls // calls_per_step
 
     @abstractmethod
-    def _train(self, parameters: list[np.ndarray], rng) -> tuple[list[np.ndarray], float]:
-        """Local training from the server's parameters: (new parameters, mean training loss)."""
+    def _train(
+        self, parameters: list[np.ndarray], rng, config: dict
+    ) -> tuple[list[np.ndarray], dict]:
+        """Local training from the server's parameters: (new parameters, metrics with the
+        mean training loss as train_loss)."""
 
     def fit(self, parameters, config):
         rng = np.random.default_rng(config["seed"])
         calls, examples = self.api.meter.calls, self.api.meter.examples
         parameters = [np.asarray(p, dtype=np.float64) for p in parameters]
-        parameters, loss = self._train(parameters, rng)
+        parameters, metrics = self._train(parameters, rng, config)
         metrics = {
-            "train_loss": loss,
+            **metrics,
             "api_calls": self.api.meter.calls - calls,
             "examples_sent": self.api.meter.examples - examples,
         }
@@ -93,7 +98,7 @@ class DiscretePromptClient(_TextClient):
     def get_parameters(self, config: dict) -> list[np.ndarray]:
         return [uniform_theta(self.positions, len(self.candidates))]
 
-    def _train(self, parameters, rng):
+    def _train(self, parameters, rng, config):
         (theta,) = parameters
         state = self.context.state.get("bdpl", BDPLState())
         losses = []
@@ -115,11 +120,17 @@ class DiscretePromptClient(_TextClient):
             theta, state, info = bdpl_step(theta, loss_of_prompts, state, self.config, rng)
             losses.append(info["loss_mean"])
         self.context.state["bdpl"] = state
-        return [theta], float(np.mean(losses))
+        return [theta], {"train_loss": float(np.mean(losses))}
 
 
 class SoftPromptClient(_TextClient):
-    """A soft prompt z tuned by CMA-ES (parameters [z, [sigma]]) or SPSA-GC (parameters [z])."""
+    """A soft prompt z tuned by CMA-ES (parameters [z, [sigma], C]) or SPSA-GC ([z]).
+
+    Each CMA-ES generation scores all its candidates on one mini-batch of batch_size texts, a
+    fresh one per generation: the budget counts calls of batch_size texts for every method.
+    BBT and FedBPT score the whole few-shot set; a client holding no more than batch_size
+    texts (as in the text table's federated runs) is scored on all of them.
+    """
 
     def __init__(self, *args, prompt: SoftPrompt, optimiser: CMAESConfig | zo.SPSAGCConfig, **kw):
         super().__init__(*args, **kw)
@@ -130,7 +141,7 @@ class SoftPromptClient(_TextClient):
     def get_parameters(self, config: dict) -> list[np.ndarray]:
         z = self.prompt.init_params()
         if isinstance(self.optimiser, CMAESConfig):
-            return [z, np.array([self.optimiser.sigma])]
+            return [z, np.array([self.optimiser.sigma]), initial_covariance(len(z))]
         return [z]
 
     def _classes(self) -> np.ndarray:
@@ -156,17 +167,11 @@ class SoftPromptClient(_TextClient):
 
         return loss_batch
 
-    def _train(self, parameters, rng):
-        z = parameters[0]
+    def _train(self, parameters, rng, config):
         self._classes()
         if isinstance(self.optimiser, CMAESConfig):
-            sigma, losses = float(parameters[1][0]), []
-            for _ in range(self._steps(self.optimiser.popsize)):
-                loss_batch = self._loss_batch(*self._batch(rng))
-                seed = int(rng.integers(1, 2**31))
-                z, sigma, info = cma_search(loss_batch, z, sigma, 1, self.optimiser, seed)
-                losses.append(info["loss_mean"])
-            return [z, np.array([sigma])], float(np.mean(losses))
+            return self._train_cma(parameters, rng, config)
+        z = parameters[0]
         state = self.context.state.get("spsa_gc", zo.SPSAGCState())
         losses = []
         for _ in range(self._steps(2 * self.optimiser.sp_avg)):
@@ -174,7 +179,32 @@ class SoftPromptClient(_TextClient):
             z, state, info = zo.spsa_gc_step(loss_batch, z, state, self.optimiser, rng)
             losses.append((info["loss_plus_mean"] + info["loss_minus_mean"]) / 2)
         self.context.state["spsa_gc"] = state
-        return [z], float(np.mean(losses))
+        return [z], {"train_loss": float(np.mean(losses))}
+
+    def _train_cma(self, parameters, rng, config):
+        """One CMA-ES across the fit's generations; asked by a FedBPT server
+        (config["score_mean"]), also the final mean's loss on one more batch."""
+        mean, sigma, covariance = parameters
+        strategy = start_strategy(
+            mean,
+            float(sigma[0]),
+            self.optimiser.popsize,
+            seed=int(rng.integers(1, 2**31)),
+            covariance=covariance,
+        )
+
+        def generation_loss(points):
+            return self._loss_batch(*self._batch(rng))(points)
+
+        info = run_generations(strategy, generation_loss, self._steps(self.optimiser.popsize))
+        mean = np.asarray(strategy.mean, dtype=np.float64)
+        metrics = {
+            "train_loss": float(np.mean(info["losses"])),
+            SIGMA_SQUARE_SUM: float(np.sum(np.square(info["sigmas"]))),
+        }
+        if config.get("score_mean"):
+            metrics[MEAN_LOSS] = float(generation_loss(mean[None])[0])
+        return [mean, np.array([strategy.sigma]), covariance], metrics
 
 
 def probe_logits(head: list[np.ndarray], embeddings: np.ndarray) -> np.ndarray:
@@ -196,7 +226,7 @@ class ProbeClient(_TextClient):
         classes = label_embeddings(self.api, self.class_prompts)
         return [SCALE * classes.astype(np.float64), np.zeros(len(classes))]
 
-    def _train(self, parameters, rng):
+    def _train(self, parameters, rng, config):
         if "embeddings" not in self.context.state:
             self.context.state["embeddings"] = self.api.query(self.texts).astype(np.float64)
         x = self.context.state["embeddings"]
@@ -210,4 +240,4 @@ class ProbeClient(_TextClient):
             error = shifted / shifted.sum(1, keepdims=True) - onehot  # d loss / d logits x N
             weights = weights - self.lr * error.T @ x / len(x)
             bias = bias - self.lr * error.mean(0)
-        return [weights, bias], float(np.mean(losses))
+        return [weights, bias], {"train_loss": float(np.mean(losses))}

@@ -21,6 +21,7 @@ evaluator.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -38,11 +39,13 @@ from ..datasets.few_shot import per_class_indices
 from ..datasets.text import TextDataset, load_text
 from ..evolution import CMAESConfig
 from ..federated import Context, FedAvg, partition, run_simulation
+from ..federated.fedbpt import FedBPT
 from ..policy_gradient import BDPLConfig, best_prompt
 from ..prompts.discrete import candidate_vocabulary, prompt_text, random_words
 from ..prompts.soft import SoftPrompt
 from ..validation import check_choice, check_count, check_run_settings
-from .text import label_embeddings, prompted_logits, soft_class_logits, text_accuracy
+from . import selection
+from .text import label_embeddings, prompted_logits, soft_class_logits
 from .text_clients import DiscretePromptClient, ProbeClient, SoftPromptClient, probe_logits
 from .vision import client_accuracy
 
@@ -51,8 +54,10 @@ PROMPTS = ("bdpl", "soft_cma", "soft_spsa", "probe")
 CONTROLS = ("empty", "manual", "random")
 EMBEDDING = "minilm"
 CANDIDATE_SETS = ("topical", "random")
-# BDPL's AdamW lr, SPSA-GC's a, CMA-ES's initial sigma, the probe's gradient-descent lr.
+# BDPL's AdamW lr, SPSA-GC's a, BBT's alpha (the soft prompt's scale under CMA-ES), the
+# probe's gradient-descent lr.
 STEP_SIZES = {"bdpl": 0.03, "soft_spsa": 1.0, "soft_cma": 1.0, "probe": 30.0}
+BBT_SIGMA = 1.0  # CMA-ES's initial sigma in BBT and FedBPT
 SP_AVG = zo.SPSAGCConfig().sp_avg  # the soft prompt's SPSA-GC draws per step
 
 
@@ -141,14 +146,17 @@ def candidate_words(
     )
 
 
-def soft_prompt_for(data: TextDataset, intrinsic_dim: int, seed: int) -> SoftPrompt:
-    """BBT's soft prompt started at the manual prompt's token embeddings."""
+def soft_prompt_for(
+    data: TextDataset, intrinsic_dim: int, seed: int, alpha: float = 1.0, sigma: float = 1.0
+) -> SoftPrompt:
+    """BBT's soft prompt started at the manual prompt's token embeddings, its projection's
+    std alpha x the embeddings' std / (sqrt(d) x sigma), sigma being CMA-ES's initial one."""
     if not data.manual_prompt.strip():
         raise ValueError(f"data set {data.name!r} has no manual_prompt to start a soft prompt")
     encoder = shared_text_encoder()
     start = encoder.token_embeddings[encoder.tokens(data.manual_prompt)].numpy()
-    scale = float(encoder.token_embeddings.std())
-    return SoftPrompt(start, intrinsic_dim, scale=scale, seed=seed)
+    scale = alpha * float(encoder.token_embeddings.std())
+    return SoftPrompt(start, intrinsic_dim, scale=scale, seed=seed, sigma=sigma)
 
 
 def text_api(name: str, data: TextDataset, **api_options) -> BlackBox:
@@ -174,12 +182,16 @@ def run_text(
     evaluator: BlackBox | None = None,
     checkpoint=None,
 ) -> dict:
-    """Run one experiment; return its settings, test accuracy (after every round too, when
-    federated), each client's accuracy on its own label mix, the controls' accuracies, the API
-    calls and examples that training spent (and saved, when `api` caches), and the learned
-    prompt where it has words. `evaluator` scores the test set unbilled (a caching one can be
-    shared by runs on the same data, as a sweep does). `checkpoint` (federated runs): a file
-    saved after every round, resumed from when it exists (see federated.run_simulation)."""
+    """Run one experiment; return its settings, the test accuracy of the prompt it returns
+    (the learned one, or a control that beat it on the clients' validation texts: `selected`,
+    `validation_accuracy`, see tasks.selection) and of the learned one (after every round too,
+    when federated), each client's accuracy on its own label mix, the controls' accuracies,
+    the API calls and examples that training and validation spent (and saved, when `api`
+    caches), and the learned prompt where it has words. Without experiment.step_size, each of
+    selection.step_candidates is trained and the best on validation kept (step_size_scores).
+    `evaluator` scores the test set unbilled (a caching one can be shared by runs on the same
+    data, as a sweep does). `checkpoint` (federated runs): a file saved after every round,
+    resumed from when it exists (see federated.run_simulation); one per step size tried."""
     data = data if data is not None else load_text(experiment.dataset)
     if experiment.blackbox == EMBEDDING and isinstance(data.train_texts[0], tuple):
         raise ValueError(
@@ -195,115 +207,190 @@ def run_text(
     parts = partition.partition(
         labels, experiment.clients, experiment.partition, rng, alpha=experiment.alpha
     )
+    held = selection.validation_shares(data.y_train, index, parts, experiment.seed)
     test_texts, test_labels = list(data.test_texts), data.y_test
     classes = data.prompts
-    step = experiment.step_size or STEP_SIZES[experiment.prompt]
-
-    controls = {
-        name: round(text_accuracy(evaluator, test_texts, test_labels, classes, prompt), 4)
-        for name, prompt in control_prompts(data, experiment.prompt_length, experiment.seed).items()
-    }
-
     kind = experiment.prompt
+    calls, examples = api.meter.calls, api.meter.examples
+    saved_calls, saved_examples = api.meter.saved_calls, api.meter.saved_examples
+
+    words, class_embeddings = [], {}
     if kind == "bdpl":
         words = candidate_words(
             data, experiment.candidates, experiment.candidate_set, experiment.seed
         )
-        options = {
-            "candidates": words,
-            "positions": experiment.prompt_length,
-            "config": BDPLConfig(lr=step, samples=experiment.samples),
-        }
-        client_class = DiscretePromptClient
-    elif kind == "probe":
-        options, client_class = {"lr": step}, ProbeClient
-    else:
-        soft = soft_prompt_for(data, experiment.intrinsic_dim, experiment.seed)
-        optimiser = (
-            CMAESConfig(popsize=experiment.popsize, sigma=step)
-            if kind == "soft_cma"
-            else zo.SPSAGCConfig(a=step)
-        )
-        options, client_class = {"prompt": soft, "optimiser": optimiser}, SoftPromptClient
-        class_embeddings = label_embeddings(evaluator, classes)  # once, for every evaluation
+    elif kind != "probe":  # asked once of each black box, for every evaluation
+        class_embeddings = {id(evaluator): label_embeddings(evaluator, classes)}
+        class_embeddings[id(api)] = label_embeddings(api, classes)
 
-    def client(context: Context, idx: np.ndarray, local_calls: int):
-        return client_class(
-            context,
-            api,
-            [texts[i] for i in idx],
-            labels[idx],
-            classes,
-            local_calls,
-            experiment.batch_size,
-            **options,
-        )
+    @functools.cache
+    def soft_prompt(step: float) -> SoftPrompt:
+        """CMA-ES's step size is BBT's alpha, the projection's scale, at BBT's sigma of 1
+        (CMA-ES is scale-invariant: a larger sigma with the same alpha would search alike)."""
+        alpha = step if kind == "soft_cma" else 1.0
+        return soft_prompt_for(data, experiment.intrinsic_dim, experiment.seed, alpha, BBT_SIGMA)
 
-    def predict(parameters) -> tuple[np.ndarray, str]:
-        """Test predictions of tuned parameters, and the prompt's words where it has any."""
-        words = ""
+    def logits(blackbox, some_texts, parameters, step: float) -> np.ndarray:
         if kind == "bdpl":
-            words = prompt_text(options["candidates"], best_prompt(parameters[0]))
-            logits = prompted_logits(evaluator, test_texts, classes, words)
+            prompt = prompt_text(words, best_prompt(parameters[0]))
+            return prompted_logits(blackbox, some_texts, classes, prompt)
+        if kind == "probe":
+            return probe_logits(parameters, blackbox.query(list(some_texts)))
+        prompt = soft_prompt(step).embeddings(parameters[0])
+        return soft_class_logits(blackbox, some_texts, class_embeddings[id(blackbox)], prompt)
+
+    def learned_words(parameters) -> str:
+        return prompt_text(words, best_prompt(parameters[0])) if kind == "bdpl" else ""
+
+    def client(step: float, context: Context, idx: np.ndarray, local_calls: int):
+        if kind == "bdpl":
+            config = BDPLConfig(lr=step, samples=experiment.samples)
+            options = {"candidates": words, "positions": experiment.prompt_length, "config": config}
+            client_class = DiscretePromptClient
         elif kind == "probe":
-            logits = probe_logits(parameters, evaluator.query(test_texts))
+            options, client_class = {"lr": step}, ProbeClient
         else:
-            soft_prompt = options["prompt"].embeddings(parameters[0])
-            logits = soft_class_logits(evaluator, test_texts, class_embeddings, soft_prompt)
-        return logits.argmax(1), words
+            optimiser = (
+                CMAESConfig(popsize=experiment.popsize, sigma=BBT_SIGMA)
+                if kind == "soft_cma"
+                else zo.SPSAGCConfig(a=step)
+            )
+            options = {"prompt": soft_prompt(step), "optimiser": optimiser}
+            client_class = SoftPromptClient
+        member_texts = [texts[i] for i in idx]
+        return client_class(
+            context, api, member_texts, labels[idx], classes, local_calls,
+            experiment.batch_size, **options,
+        )  # fmt: skip
 
-    def accuracy(predicted: np.ndarray) -> float:
-        return float((predicted == test_labels).mean())
+    def test_predictions(parameters, step: float) -> np.ndarray:
+        return logits(evaluator, test_texts, parameters, step).argmax(1)
 
-    calls, examples = api.meter.calls, api.meter.examples
-    saved_calls, saved_examples = api.meter.saved_calls, api.meter.saved_examples
-    per_round: list[float] = []
-    if experiment.method == "fedbbpt":
+    def train(step: float) -> dict:
+        """The learned parameters of each model (one, or one per client for local_only)."""
+        if experiment.method != "fedbbpt":
+            groups = [np.arange(len(labels))] if experiment.method == "centralized" else parts
+            share = experiment.calls // len(groups)
+            models, train_loss = [], []
+            for number, idx in enumerate(groups):
+                tuner = client(step, Context(number), idx, share)
+                seed = int(np.random.default_rng([experiment.seed, number]).integers(2**31))
+                parameters, _, metrics = tuner.fit(tuner.get_parameters({}), {"seed": seed})
+                models.append(parameters)
+                train_loss.append(round(metrics["train_loss"], 4))
+            return {"models": models, "train_loss": train_loss, "accuracy_per_round": []}
 
         def evaluate(_round: int, parameters) -> dict:
-            return {"accuracy": accuracy(predict(parameters)[0])}
+            predicted = test_predictions(parameters, step)
+            return {"accuracy": float((predicted == test_labels).mean())}
 
-        strategy = FedAvg(fraction_fit=experiment.fraction_fit, evaluate_fn=evaluate)
+        initial = None
+        if kind == "soft_cma":
+            strategy = FedBPT(
+                num_clients=experiment.clients,
+                dimension=experiment.intrinsic_dim,
+                sigma=BBT_SIGMA,
+                local_popsize=experiment.popsize,
+                seed=experiment.seed + 1,  # cma reads seed 0 as "from the clock"
+                fraction_fit=experiment.fraction_fit,
+                evaluate_fn=evaluate,
+            )
+            initial = strategy.parameters()
+        else:
+            strategy = FedAvg(fraction_fit=experiment.fraction_fit, evaluate_fn=evaluate)
         history = run_simulation(
-            lambda context: client(context, parts[context.client_id], experiment.local_calls),
+            lambda context: client(step, context, parts[context.client_id], experiment.local_calls),
             experiment.clients,
             strategy,
             experiment.rounds,
             seed=experiment.seed,
-            checkpoint=checkpoint,
-            run_settings={k: v for k, v in asdict(experiment).items() if k != "rounds"},
+            initial_parameters=initial,
+            checkpoint=selection.step_checkpoint(checkpoint, step, experiment.step_size),
+            run_settings={
+                **{k: v for k, v in asdict(experiment).items() if k != "rounds"},
+                "step_size": step,
+            },
         )
-        scored = [predict(history.parameters)]
         rounds = history.to_dataframe()
-        train_loss = rounds["train_loss"].iloc[1:].round(4).tolist()  # round 0 only evaluates
-        per_round = rounds["accuracy"].round(4).tolist()
+        return {
+            "models": [history.parameters],
+            "train_loss": rounds["train_loss"].iloc[1:].round(4).tolist(),  # round 0 evaluates
+            "accuracy_per_round": rounds["accuracy"].round(4).tolist(),
+        }
+
+    # Who holds validation texts for each model: every client answers for its own.
+    if experiment.method == "local_only":
+        holders = [[(v, len(p))] for v, p in zip(held, parts, strict=True)]
+    elif experiment.method == "centralized":
+        holders = [[(np.concatenate(held), len(labels))]]
     else:
-        groups = [np.arange(len(labels))] if experiment.method == "centralized" else parts
-        share = experiment.calls // len(groups)
-        scored, train_loss = [], []
-        for number, idx in enumerate(groups):
-            tuner = client(Context(number), idx, share)
-            seed = int(rng.integers(2**31))
-            parameters, _, metrics = tuner.fit(tuner.get_parameters({}), {"seed": seed})
-            scored.append(predict(parameters))
-            train_loss.append(round(metrics["train_loss"], 4))
+        holders = [[(v, len(p)) for v, p in zip(held, parts, strict=True)]]
+    holders = [
+        [([data.train_texts[i] for i in v], data.y_train[v], weight) for v, weight in group]
+        for group in holders
+    ]
+
+    def validated(predict) -> list[float]:
+        return [selection.validation_accuracy(predict, group) for group in holders]
+
+    control_words = control_prompts(data, experiment.prompt_length, experiment.seed)
+    control_scores = {
+        name: validated(lambda x, y, p=prompt: prompted_logits(api, x, classes, p).argmax(1))
+        for name, prompt in control_words.items()
+    }
+    runs, step_scores = {}, {}
+    for step in selection.step_candidates(STEP_SIZES[kind], experiment.step_size):
+        runs[step] = train(step)
+        runs[step]["validation"] = [
+            selection.validation_accuracy(
+                lambda x, y, p=parameters, s=step: logits(api, x, p, s).argmax(1), group
+            )
+            for parameters, group in zip(runs[step]["models"], holders, strict=True)
+        ]
+        step_scores[step] = round(float(np.mean(runs[step]["validation"])), 4)
+    step = max(step_scores, key=step_scores.get)  # ties go to the smaller step size
+    run = runs[step]
+
+    control_predictions = {
+        name: prompted_logits(evaluator, test_texts, classes, prompt).argmax(1)
+        for name, prompt in control_words.items()
+    }
+    learned, returned, chosen, scores = [], [], [], []
+    for number, parameters in enumerate(run["models"]):
+        candidate = {selection.LEARNED: run["validation"][number]}
+        candidate.update({name: score[number] for name, score in control_scores.items()})
+        name = selection.choose(candidate)
+        learned.append(test_predictions(parameters, step))
+        returned.append(learned[-1] if name == selection.LEARNED else control_predictions[name])
+        chosen.append(name)
+        scores.append(candidate)
+
+    def accuracy(predicted: np.ndarray) -> float:
+        return float((predicted == test_labels).mean())
+
     # One model for every client, except local-only where each client keeps its own.
-    owned = scored if experiment.method == "local_only" else scored * len(parts)
+    owned = returned if experiment.method == "local_only" else returned * len(parts)
     return {
         "task": "text",
         **asdict(experiment),
-        "accuracy": round(float(np.mean([accuracy(predicted) for predicted, _ in scored])), 4),
-        "zero_shot_accuracy": controls["manual"],
-        "controls": controls,
+        "step_size": step,
+        "step_size_scores": step_scores if experiment.step_size is None else {},
+        "accuracy": round(float(np.mean([accuracy(p) for p in returned])), 4),
+        "learned_accuracy": round(float(np.mean([accuracy(p) for p in learned])), 4),
+        "selected": chosen,
+        "validation_accuracy": scores,
+        "zero_shot_accuracy": round(accuracy(control_predictions["manual"]), 4),
+        "controls": {name: round(accuracy(p), 4) for name, p in control_predictions.items()},
+        "control_prompts": control_words,
         "api_calls": api.meter.calls - calls,
         "examples_sent": api.meter.examples - examples,
         "saved_calls": api.meter.saved_calls - saved_calls,
         "saved_examples": api.meter.saved_examples - saved_examples,
-        "train_loss": train_loss,
-        "accuracy_per_round": per_round,
+        "train_loss": run["train_loss"],
+        "accuracy_per_round": run["accuracy_per_round"],
         "client_accuracy": [
             round(client_accuracy(predicted, test_labels, labels[idx], len(classes)), 4)
-            for (predicted, _), idx in zip(owned, parts, strict=True)
+            for predicted, idx in zip(owned, parts, strict=True)
         ],
-        "learned_prompts": [words for _, words in scored],
+        "learned_prompts": [learned_words(parameters) for parameters in run["models"]],
     }

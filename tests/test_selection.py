@@ -1,0 +1,75 @@
+"""Model selection on the clients' validation examples: drawn beside the training shares with
+their label counts, never from the test set; the learned prompt returned only if it wins."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fedbbpt_lite.datasets.text import load_text
+from fedbbpt_lite.federated import partition
+from fedbbpt_lite.tasks.selection import (
+    LEARNED,
+    STEP_MULTIPLIERS,
+    choose,
+    step_candidates,
+    step_checkpoint,
+    validation_accuracy,
+    validation_shares,
+)
+from fedbbpt_lite.tasks.text_experiment import STEP_SIZES, TextExperiment, run_text
+
+
+def test_validation_shares_mirror_each_clients_training_labels_outside_its_draw():
+    rng = np.random.default_rng(0)
+    pool = np.repeat(np.arange(3), 20)
+    train = np.concatenate([np.flatnonzero(pool == c)[:4] for c in range(3)])
+    parts = partition.partition(pool[train], 3, "dirichlet", rng, alpha=0.5)
+    shares = validation_shares(pool, train, parts, seed=0)
+    for share, part in zip(shares, parts, strict=True):
+        assert not set(share) & set(train)
+        assert np.array_equal(np.bincount(pool[share], minlength=3),
+                              np.bincount(pool[train][part], minlength=3))  # fmt: skip
+    everything = np.concatenate(shares)
+    assert len(everything) == len(set(everything)), "no example validates for two clients"
+    assert [s.tolist() for s in validation_shares(pool, train, parts, 0)] == [
+        s.tolist() for s in shares
+    ]
+
+
+def test_validation_shares_take_what_the_pool_has_left_and_refuse_when_nothing_is():
+    pool = np.array([0, 0, 0, 1, 1])
+    shares = validation_shares(pool, np.array([0, 1, 3]), [np.array([0, 1, 2])], seed=0)
+    assert sorted(shares[0].tolist()) == [2, 4]  # one class-0 and one class-1 text were left
+    with pytest.raises(ValueError, match="no examples left"):
+        validation_shares(pool, np.arange(5), [np.arange(5)], seed=0)
+
+
+def test_the_learned_prompt_must_beat_every_control_to_be_chosen():
+    assert choose({LEARNED: 0.8, "empty": 0.5, "manual": 0.7}) == LEARNED
+    assert choose({LEARNED: 0.7, "empty": 0.5, "manual": 0.7}) == "manual"
+    assert choose({LEARNED: 0.4, "empty": 0.6, "manual": 0.6}) == "empty"
+
+
+def test_validation_accuracy_weights_holders_as_fedavg_does():
+    holders = [(["a", "b"], np.array([0, 1]), 3), (["c"], np.array([1]), 1), ([], np.array([]), 5)]
+    always_one = validation_accuracy(lambda x, y: np.ones(len(x), dtype=int), holders)
+    assert always_one == pytest.approx((3 * 0.5 + 1 * 1.0) / 4, abs=1e-4)
+
+
+def test_step_candidates_and_their_checkpoints():
+    assert step_candidates(0.1, 0.25) == [0.25]
+    assert step_candidates(0.1, None) == pytest.approx([0.1 * m for m in STEP_MULTIPLIERS])
+    assert step_checkpoint(None, 0.3, None) is None
+    assert step_checkpoint("run.safetensors", 0.3, 0.3) == "run.safetensors"
+    assert step_checkpoint("d/run.safetensors", 0.03, None) == Path("d/run-step0.03.safetensors")
+
+
+def test_without_a_step_size_a_run_keeps_the_candidate_best_on_validation():
+    news = load_text("bbc_news")
+    small = TextExperiment(prompt="probe", clients=2, rounds=1, shots=2, batch_size=4)
+    result = run_text(small, news)
+    scores = result["step_size_scores"]
+    assert list(scores) == step_candidates(STEP_SIZES["probe"], None)
+    assert result["step_size"] == max(scores, key=scores.get)
+    assert scores[result["step_size"]] == result["validation_accuracy"][0][LEARNED]
