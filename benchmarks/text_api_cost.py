@@ -57,7 +57,7 @@ def main() -> None:
     print(f"  ratio smollm2 / minilm: {median['smollm2'] / median['minilm']:.1f}x")
 
     api = text_api("minilm", news, cache=True)
-    quick = TextExperiment(clients=5, rounds=2, local_calls=10, batch_size=8)
+    quick = TextExperiment(clients=5, rounds=2, local_calls=10, batch_size=8, step_size=0.03)
     data = news.__class__(
         **{**news.__dict__, "test_texts": news.test_texts[::2], "y_test": news.y_test[::2]}
     )

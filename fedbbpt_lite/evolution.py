@@ -10,6 +10,7 @@ means (fedbpt_server_step), as NVIDIA/NVFlare research/fed-bpt/src/global_es.py 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -115,6 +116,8 @@ def fedbpt_server_step(
     The clients' sigma is the previous one rescaled by the global sigma's change in that tell.
     (global_es.py then floors it at 0.5 and caps it at this same value: the two cancel.)
     """
+    import cma
+
     means = np.asarray(means, dtype=np.float64)
     losses = np.asarray(losses, dtype=np.float64)
     m = global_strategy.popsize
@@ -125,6 +128,10 @@ def fedbpt_server_step(
         )
     sigma_before = float(np.sqrt(np.sum(sigma_square_sums) / m / local_mu))
     global_strategy.sigma = sigma_before
-    global_strategy.ask()  # cma tells only after an ask; its draws are discarded
-    global_strategy.tell(list(means), losses.tolist())
+    with warnings.catch_warnings():
+        # cma tells only after an ask, whose draws are discarded; below 6 clients they include
+        # mirrored samples that cma then warns were never told (global_es.py does the same)
+        warnings.simplefilter("ignore", cma.evolution_strategy.InjectionWarning)
+        global_strategy.ask()
+        global_strategy.tell(list(means), losses.tolist())
     return float(global_strategy.sigma) / sigma_before * local_sigma

@@ -63,7 +63,10 @@ def sample_prompts(theta, count: int, rng: np.random.Generator) -> np.ndarray:
 def policy_gradient(theta, prompts: np.ndarray, losses) -> np.ndarray:
     """Variance-reduced estimate of d E[loss] / d theta from I >= 2 sampled prompts and their
     losses: 1/(I-1) sum_j (L_j - mean L) * grad log p(prompt_j), with grad log p = 1/theta_ik
-    at each position's chosen candidate and 0 elsewhere."""
+    at each position's chosen candidate and 0 elsewhere (FedOne-BDPL's "zero" form). BDPL's
+    own code also puts -1/theta on the candidates not chosen, an estimate twice this one:
+    AdamW cancels the factor, so the two steps differ only when the norm clip fires for one
+    and not the other."""
     theta = _check_theta(theta)
     prompts = np.asarray(prompts)
     losses = np.asarray(losses, dtype=np.float64)
@@ -84,7 +87,8 @@ def policy_gradient(theta, prompts: np.ndarray, losses) -> np.ndarray:
 @dataclass(frozen=True)
 class BDPLConfig:
     """BDPL's defaults: lr 1e-4 (RoBERTa-large scale), I = 20 samples per step, clip at norm 3,
-    AdamW with PyTorch's default betas, eps and weight decay."""
+    AdamW with PyTorch's default betas and eps. The weight decay, 0.01, is FedOne-BDPL's
+    (and PyTorch's default); BDPL's own is 0.1."""
 
     lr: float = 1e-4
     samples: int = 20

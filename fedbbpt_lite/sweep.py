@@ -167,6 +167,11 @@ def experiments(spec: SweepSpec) -> list[VisionExperiment | TextExperiment]:
                         **({"alpha": alpha} if alpha is not None else {}),
                         **settings,
                     )
+                    if task == "text" and experiment.step_size is None:
+                        # a text run given no step size trains one per candidate to choose:
+                        # a sweep cell runs at the method's default instead
+                        step = text_experiment.STEP_SIZES[variant]
+                        experiment = replace(experiment, step_size=step)
                     runs.setdefault(run_id(experiment), experiment)
     return list(runs.values())
 

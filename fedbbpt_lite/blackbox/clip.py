@@ -49,7 +49,8 @@ class CLIPBlackBox(BlackBox):
     images: floats in [0, 1] of shape (..., C, S, S), S the model's image size, C = 1 or 3;
     leading dimensions are kept. Each image is one billed example. Images are scored
     `batch_size` at a time on `device` (default: the GPU when torch sees one, else the CPU),
-    in fp32 as BlackVIP requires.
+    in fp32 as BlackVIP requires. `pixel_std` is the per-channel std it normalises pixels by
+    (after the mean): BlackVIP adds its prompts in that normalised space.
     """
 
     def __init__(
@@ -66,6 +67,7 @@ class CLIPBlackBox(BlackBox):
         self.image_size = int(self._model.config.vision_config.image_size)
         self._mean = torch.tensor(mean, device=self.device).view(3, 1, 1)
         self._std = torch.tensor(std, device=self.device).view(3, 1, 1)
+        self.pixel_std = tuple(float(v) for v in std)
         self.batch_size = check_count("batch_size", batch_size)
         self._text: dict[tuple[str, ...], torch.Tensor] = {}
 

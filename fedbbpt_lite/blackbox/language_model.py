@@ -11,12 +11,14 @@ name or local folder.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.metadata
 import logging
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..paths import cache_dir
@@ -139,6 +141,10 @@ def verbaliser_template(class_template: str, kind: str) -> str:
 class LanguageModelBlackBox(BlackBox):
     """`query(texts, prompt="")` -> (len(texts), K) scores of the K label words.
 
+    prompt: words put before the query, or a soft prompt, an array (tokens, width) of input
+    embeddings put before the query's own (after a leading special token such as RoBERTa's
+    <s>), as BBT feeds RoBERTa; word_embeddings gives the model's own for some words.
+
     label_words: one word per class (its first token is scored). template: contains {text}
     (and {mask} for masked LMs); default verbaliser_template of 'This text is about {}.'.
     A text is a string, or a (first, second) pair joined by the tokenizer's separator token,
@@ -190,15 +196,47 @@ class LanguageModelBlackBox(BlackBox):
             raise ValueError(
                 "texts must be a non-empty list of non-blank strings or (first, second) pairs"
             )
-        if not isinstance(prompt, str):
-            raise TypeError(f"prompt must be a string, got {type(prompt).__name__}")
-        return list(inputs), (" ".join(prompt.split()),)
+        if isinstance(prompt, str):
+            return list(inputs), (" ".join(prompt.split()),)
+        if not isinstance(prompt, np.ndarray | torch.Tensor):
+            raise TypeError(
+                f"prompt must be words or an array of input embeddings, got {type(prompt).__name__}"
+            )
+        soft = torch.as_tensor(np.asarray(prompt, dtype=np.float32))
+        width = self.embedding_width
+        if soft.ndim != 2 or soft.shape[1] != width or not len(soft):
+            raise ValueError(
+                f"a soft prompt must have shape (tokens >= 1, {width}), got {tuple(soft.shape)}"
+            )
+        if not torch.isfinite(soft).all():
+            raise ValueError("a soft prompt must be finite")
+        return list(inputs), (soft,)
+
+    @property
+    def embedding_width(self) -> int:
+        """The width of the model's input embeddings (a soft prompt's rows)."""
+        return int(self._model.get_input_embeddings().embedding_dim)
+
+    def word_embeddings(self, words: str) -> np.ndarray:
+        """The model's input embeddings of the tokens of `words`, (tokens, width): where BBT
+        starts a soft prompt."""
+        ids = self._tokenizer(" " + words.strip(), add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise ValueError(f"words must hold at least one token, got {words!r}")
+        return self._model.get_input_embeddings().weight[ids].detach().cpu().numpy()
+
+    def embedding_std(self) -> float:
+        """The standard deviation of the model's input embedding table (BBT's scale)."""
+        return float(self._model.get_input_embeddings().weight.detach().std())
 
     def _count(self, inputs: list[str]) -> int:
         return len(inputs)
 
     def _keys(self, inputs: list[str], args: tuple) -> list:
-        return [(args[0], text) for text in inputs]
+        (prompt,) = args
+        if not isinstance(prompt, str):
+            prompt = hashlib.sha256(prompt.numpy().tobytes()).hexdigest()
+        return [(prompt, text) for text in inputs]
 
     def _take(self, inputs: list[str], index: list[int]) -> list[str]:
         return [inputs[i] for i in index]
@@ -210,20 +248,36 @@ class LanguageModelBlackBox(BlackBox):
         query = self.template.replace("{text}", text).replace("{mask}", mask)
         return f"{prompt} {query}" if prompt else query
 
-    def _forward(self, texts: list[str], prompt: str) -> torch.Tensor:
+    def _forward(self, texts: list[str], prompt) -> torch.Tensor:
+        words = prompt if isinstance(prompt, str) else ""
         rows = []
         for start in range(0, len(texts), self.batch_size):
-            chunk = [self._filled(t, prompt) for t in texts[start : start + self.batch_size]]
+            chunk = [self._filled(t, words) for t in texts[start : start + self.batch_size]]
             batch = self._tokenizer(chunk, padding=True, return_tensors="pt").to(self.device)
-            logits = self._model(**batch).logits
+            ids, attention = batch["input_ids"], batch["attention_mask"]
+            if isinstance(prompt, str):
+                logits = self._model(**batch).logits
+            else:
+                ids, attention, embeds = self._soft_prompted(ids, attention, prompt)
+                logits = self._model(inputs_embeds=embeds, attention_mask=attention).logits
             if self.kind == "masked":
-                where = batch["input_ids"] == self._tokenizer.mask_token_id
-                picked = logits[where]  # one mask per text
+                picked = logits[ids == self._tokenizer.mask_token_id]  # one mask per text
             else:  # right padding: the last real token predicts the label word
-                last = batch["attention_mask"].sum(1) - 1
-                picked = logits[torch.arange(len(chunk)), last]
+                picked = logits[torch.arange(len(chunk)), attention.sum(1) - 1]
             rows.append(picked[:, self.label_ids].float().cpu())
         return torch.cat(rows)
+
+    def _soft_prompted(self, ids, attention, soft):
+        """The batch with the soft prompt's rows inserted after a leading special token:
+        (ids with -1 at the prompt, attention mask, input embeddings)."""
+        lead = int(ids[0, 0].item() in self._tokenizer.all_special_ids)
+        rows, count = soft.to(self.device).expand(len(ids), -1, -1), len(soft)
+        embeds = self._model.get_input_embeddings()(ids)
+        embeds = torch.cat([embeds[:, :lead], rows, embeds[:, lead:]], dim=1)
+        fill = torch.full((len(ids), count), -1, dtype=ids.dtype, device=ids.device)
+        ids = torch.cat([ids[:, :lead], fill, ids[:, lead:]], dim=1)
+        attention = torch.cat([attention[:, :lead], torch.ones_like(fill), attention[:, lead:]], 1)
+        return ids, attention, embeds
 
 
 def _is_text(text) -> bool:

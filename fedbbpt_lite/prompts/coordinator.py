@@ -1,9 +1,12 @@
 """BlackVIP's Coordinator: an input-dependent visual prompt from a frozen encoder and a small
-learnable decoder, prompted input = clip(x + eps * decoder([encoder(x), trigger])).
+learnable decoder, prompted input = clip(x + eps * decoder([encoder(x), trigger])) (in the
+black box's normalised pixel space when given its pixel_std, see visual.add_prompt).
 
 Only the decoder and the prompt trigger (a learnable 7x7 map stacked on the features) are
-tuned, as one flat vector so ZO optimisers can perturb it. The decoder's last layer starts
-at zero, so the untuned Coordinator reproduces zero-shot exactly. Its BatchNorm layers use
+tuned, as one flat vector so ZO optimisers can perturb it. init="zero" (the kit's default)
+starts the decoder's last layer and the trigger at zero, so the untuned Coordinator
+reproduces zero-shot exactly; init="blackvip" starts as BlackVIP does, every layer at
+PyTorch's default initialisation and the trigger drawn from U(0, 0.1). Its BatchNorm layers use
 the statistics of the batch at hand (no running averages), so a prompt depends only on the
 parameters and the images. For images larger than 28x28 (CLIP's 224), the encoder sees a
 28x28 copy and the 28x28 prompt is upsampled bilinearly to the image (BlackVIP instead decodes
@@ -18,17 +21,18 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from ..validation import check_count, check_real
+from ..validation import check_choice, check_count, check_real
 from .encoder import FEATURE_SHAPE, load_encoder
-from .visual import parameter_rows
+from .visual import add_prompt, check_pixel_std, parameter_rows
 
 PROMPT_SIZE = 28  # the side of the prompt the decoder draws (and of the encoder's input)
+INITS = ("zero", "blackvip")
 
 
 class Decoder(nn.Module):
     """(features + trigger) 9x7x7 -> transposed convolutions with BatchNorm and GELU -> CxHxW."""
 
-    def __init__(self, channels: int = 1, width: int = 24):
+    def __init__(self, channels: int = 1, width: int = 24, init: str = "zero"):
         super().__init__()
         self.trigger = nn.Parameter(torch.zeros(1, 1, *FEATURE_SHAPE[1:]))
         self.layers = nn.Sequential(
@@ -40,8 +44,11 @@ class Decoder(nn.Module):
             nn.GELU(),
             nn.Conv2d(width // 2, channels, 3, padding=1),
         )
-        nn.init.zeros_(self.layers[-1].weight)
-        nn.init.zeros_(self.layers[-1].bias)
+        if init == "blackvip":
+            nn.init.uniform_(self.trigger, 0.0, 0.1)
+        else:
+            nn.init.zeros_(self.layers[-1].weight)
+            nn.init.zeros_(self.layers[-1].bias)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         trigger = self.trigger.expand(len(features), -1, -1, -1)
@@ -58,13 +65,18 @@ class Coordinator:
         width: int = 24,
         seed: int = 0,
         image_size: int = PROMPT_SIZE,
+        pixel_std=None,
+        init: str = "zero",
     ):
         self.channels = check_count("channels", channels)
         self.eps = check_real("eps", eps, positive=True)
         self.image_size = check_count("image_size", image_size, minimum=PROMPT_SIZE)
+        self.pixel_std = check_pixel_std(pixel_std)
+        self.init = check_choice("init", init, INITS)
         with torch.random.fork_rng():
             torch.manual_seed(check_count("seed", seed, minimum=0))
-            self._decoder = Decoder(channels, check_count("width", width, minimum=2))
+            width = check_count("width", width, minimum=2)
+            self._decoder = Decoder(channels, width, init)
         self._encoder = load_encoder()
         self._names = [name for name, _ in self._decoder.named_parameters()]
         self._shapes = [p.shape for _, p in self._decoder.named_parameters()]
@@ -76,7 +88,7 @@ class Coordinator:
         return int(self._init.numel())
 
     def init_params(self) -> np.ndarray:
-        """Random decoder weights with a zero last layer: the prompt starts at exactly zero."""
+        """The decoder and trigger as `init` starts them (with "zero", a prompt of zero)."""
         return self._init.double().numpy().copy()
 
     def _unflatten(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -112,4 +124,4 @@ class Coordinator:
             )
         if self.channels not in (1, images.shape[1]):
             raise ValueError(f"images must have {self.channels} channels, got {images.shape[1]}")
-        return (images.unsqueeze(0) + self.eps * self.prompts(W, images)).clamp(0.0, 1.0)
+        return add_prompt(images, self.prompts(W, images), self.eps, self.pixel_std)

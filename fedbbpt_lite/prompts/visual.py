@@ -3,7 +3,8 @@
 GridPrompt is the low-resolution additive prompt: a grid x grid array of values, upsampled
 bilinearly to the image, so that SPSA searches only grid*grid parameters (49 by default)
 instead of one per pixel. PaddingPrompt learns a frame of `pad` pixels around the image, as
-in visual prompting (Bahng et al., 2022). Prompted input = clip(x + eps * prompt, 0, 1).
+in visual prompting (Bahng et al., 2022). Prompted input = clip(x + eps * prompt, 0, 1), or
+with `pixel_std`, the prompt added in the black box's normalised pixel space (add_prompt).
 """
 
 from __future__ import annotations
@@ -15,6 +16,18 @@ import torch
 import torch.nn.functional as F
 
 from ..validation import check_count, check_real
+
+
+def add_prompt(images, prompts, eps: float, pixel_std=None) -> torch.Tensor:
+    """Prompted images (m, N, C, H, W) from images (N, C, H, W) in [0, 1] and prompts
+    (m, N or 1, C, H, W). With pixel_std (a black box's per-channel std, which it divides
+    pixels by after subtracting its mean), the prompt is added in that normalised space and
+    clipped to the image of [0, 1] there, as BlackVIP prompts CLIP: in pixels, that is
+    clip(x + eps * std * prompt, 0, 1), per channel (a grey image becomes one per channel)."""
+    scale = torch.as_tensor(eps, dtype=torch.float32)
+    if pixel_std is not None:
+        scale = scale * torch.as_tensor(pixel_std, dtype=torch.float32).view(-1, 1, 1)
+    return (images.unsqueeze(0) + scale * prompts).clamp(0.0, 1.0)
 
 
 def parameter_rows(W, num_params: int) -> torch.Tensor:
@@ -30,13 +43,24 @@ def parameter_rows(W, num_params: int) -> torch.Tensor:
     return W
 
 
-class _AdditivePrompt(ABC):
-    """Shared by the input-independent prompts: validation and clip(x + eps * pattern)."""
+def check_pixel_std(pixel_std) -> tuple[float, ...] | None:
+    """None, or one positive std per channel (1 or 3 of them)."""
+    if pixel_std is None:
+        return None
+    values = tuple(float(v) for v in np.atleast_1d(pixel_std))
+    if len(values) not in (1, 3) or not all(np.isfinite(v) and v > 0 for v in values):
+        raise ValueError(f"pixel_std must be None or 1 or 3 positive numbers, got {pixel_std!r}")
+    return values
 
-    def __init__(self, image_size: int, channels: int, eps: float):
+
+class _AdditivePrompt(ABC):
+    """Shared by the input-independent prompts: validation and add_prompt."""
+
+    def __init__(self, image_size: int, channels: int, eps: float, pixel_std=None):
         self.image_size = check_count("image_size", image_size)
         self.channels = check_count("channels", channels)
         self.eps = check_real("eps", eps, positive=True)
+        self.pixel_std = check_pixel_std(pixel_std)
 
     @property
     @abstractmethod
@@ -62,15 +86,21 @@ class _AdditivePrompt(ABC):
             )
         if images.shape[1] != self.channels and self.channels != 1:
             raise ValueError(f"images must have {self.channels} channels, got {images.shape[1]}")
-        prompted = images.unsqueeze(0) + self.eps * self.pattern(W).unsqueeze(1)
-        return prompted.clamp(0.0, 1.0)
+        return add_prompt(images, self.pattern(W).unsqueeze(1), self.eps, self.pixel_std)
 
 
 class GridPrompt(_AdditivePrompt):
     """An input-independent additive prompt with grid*grid*channels parameters."""
 
-    def __init__(self, grid: int = 7, image_size: int = 28, channels: int = 1, eps: float = 1.0):
-        super().__init__(image_size, channels, eps)
+    def __init__(
+        self,
+        grid: int = 7,
+        image_size: int = 28,
+        channels: int = 1,
+        eps: float = 1.0,
+        pixel_std=None,
+    ):
+        super().__init__(image_size, channels, eps, pixel_std)
         self.grid = check_count("grid", grid)
         if grid > image_size:
             raise ValueError(f"grid must be <= image_size ({image_size}), got {grid}")
@@ -91,8 +121,15 @@ class GridPrompt(_AdditivePrompt):
 class PaddingPrompt(_AdditivePrompt):
     """A learnable frame `pad` pixels wide around the image; the centre is left untouched."""
 
-    def __init__(self, pad: int = 3, image_size: int = 28, channels: int = 1, eps: float = 1.0):
-        super().__init__(image_size, channels, eps)
+    def __init__(
+        self,
+        pad: int = 3,
+        image_size: int = 28,
+        channels: int = 1,
+        eps: float = 1.0,
+        pixel_std=None,
+    ):
+        super().__init__(image_size, channels, eps, pixel_std)
         self.pad = check_count("pad", pad)
         if 2 * pad >= image_size:
             raise ValueError(f"pad must be below image_size / 2 ({image_size / 2:g}), got {pad}")

@@ -67,8 +67,10 @@ def label_embeddings(api: EmbeddingBlackBox, class_prompts: list[str]) -> np.nda
     return api.query(list(class_prompts))
 
 
-def soft_class_logits(
-    api: EmbeddingBlackBox, texts, class_embeddings: np.ndarray, soft_prompt
-) -> np.ndarray:
-    """SCALE x cosine similarity of each soft-prompted text to each class embedding: (N, K)."""
+def soft_class_logits(api, texts, class_embeddings: np.ndarray | None, soft_prompt) -> np.ndarray:
+    """Class scores (N, K) of soft-prompted texts: from the embedding API, SCALE x cosine
+    similarity to each class embedding; a verbaliser API scores its label words itself
+    (class_embeddings None)."""
+    if isinstance(api, LanguageModelBlackBox):
+        return api.query(list(texts), soft_prompt)
     return SCALE * api.query(list(texts), soft_prompt) @ np.asarray(class_embeddings).T

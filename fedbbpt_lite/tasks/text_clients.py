@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import zo
 from ..blackbox.base import BlackBox
+from ..blackbox.language_model import LanguageModelBlackBox
 from ..evolution import CMAESConfig, initial_covariance, run_generations, start_strategy
 from ..federated.client import Client, Context
 from ..federated.fedbpt import MEAN_LOSS, SIGMA_SQUARE_SUM
@@ -144,8 +145,11 @@ class SoftPromptClient(_TextClient):
             return [z, np.array([self.optimiser.sigma]), initial_covariance(len(z))]
         return [z]
 
-    def _classes(self) -> np.ndarray:
-        """The class descriptions' embeddings, asked once and kept in the Context."""
+    def _classes(self) -> np.ndarray | None:
+        """The class descriptions' embeddings, asked once and kept in the Context (None for a
+        verbaliser API, which scores its label words itself)."""
+        if isinstance(self.api, LanguageModelBlackBox):
+            return None
         if "class_embeddings" not in self.context.state:
             self.context.state["class_embeddings"] = label_embeddings(self.api, self.class_prompts)
         return self.context.state["class_embeddings"]

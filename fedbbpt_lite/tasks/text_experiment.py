@@ -2,21 +2,22 @@
 
 Every tuned method gets the same budget: rounds x clients-per-round x local_calls API calls,
 each one batch of batch_size texts (the linear probe needs only one call per client).
-  method  fedbbpt      clients tune locally, the server runs FedAvg
+  method  fedbbpt      clients tune locally, the server aggregates (FedAvg; FedBPT for soft_cma)
           centralized  one tuner with all the clients' texts pooled, the whole budget
           local_only   each client tunes alone on its share; mean of their accuracies
   prompt  bdpl         BDPL: `prompt_length` words from `candidates` candidate words drawn at
                        random from the public vocabulary, or the whole words nearest the class
                        names (candidate_set="topical"); neither reads any client text
           soft_cma     BBT's soft prompt (the manual prompt's tokens + A z) by CMA-ES;
-                       federated, this is FedBPT's scheme (average of means and sigmas)
+                       federated, FedBPT's server runs a global CMA-ES over the clients' means
           soft_spsa    the same soft prompt by the kit's SPSA-GC
           probe        a linear head on the API's embeddings (not prompt tuning)
 blackbox is "minilm" (the embedding API, the fast default), "smollm2" (the causal-LM
-verbaliser) or any Hugging Face name or folder (a verbaliser); soft prompts and the probe need
-the embedding API. The controls, scored in every result: the empty prompt, the data set's
-manual prompt, and `prompt_length` random words. Test texts are scored by a separate, unbilled
-evaluator.
+verbaliser) or any Hugging Face name or folder (a verbaliser, fed soft prompts as input
+embeddings); the probe needs the embedding API. The controls, scored in every result: the
+empty prompt, the data set's manual prompt, and `prompt_length` random words. Each run also
+validates on its clients' held-out texts and returns the learned prompt only if it beats the
+controls there (tasks.selection). Test texts are scored by a separate, unbilled evaluator.
 """
 
 from __future__ import annotations
@@ -100,10 +101,10 @@ class TextExperiment:
                 f"blackbox {self.blackbox!r} is an image API; text takes 'minilm', 'smollm2' or "
                 "a language model's name or folder"
             )
-        if self.blackbox != EMBEDDING and self.prompt != "bdpl":
+        if self.blackbox != EMBEDDING and self.prompt == "probe":
             raise ValueError(
-                f"prompt {self.prompt!r} needs the embedding API (blackbox="
-                f"{EMBEDDING!r}); verbaliser black boxes take word prompts (bdpl)"
+                f"prompt 'probe' needs the embedding API (blackbox={EMBEDDING!r}); verbaliser "
+                "black boxes take word prompts (bdpl) and soft prompts (soft_cma, soft_spsa)"
             )
         for name in ("clients", "rounds", "local_calls", "batch_size", "shots", "prompt_length"):
             check_count(name, getattr(self, name))
@@ -147,16 +148,25 @@ def candidate_words(
 
 
 def soft_prompt_for(
-    data: TextDataset, intrinsic_dim: int, seed: int, alpha: float = 1.0, sigma: float = 1.0
+    data: TextDataset,
+    intrinsic_dim: int,
+    seed: int,
+    alpha: float = 1.0,
+    sigma: float = 1.0,
+    api: BlackBox | None = None,
 ) -> SoftPrompt:
-    """BBT's soft prompt started at the manual prompt's token embeddings, its projection's
-    std alpha x the embeddings' std / (sqrt(d) x sigma), sigma being CMA-ES's initial one."""
+    """BBT's soft prompt started at the manual prompt's token embeddings (MiniLM's, or a
+    verbaliser api's own), its projection's std alpha x the embeddings' std / (sqrt(d) x
+    sigma), sigma being CMA-ES's initial one."""
     if not data.manual_prompt.strip():
         raise ValueError(f"data set {data.name!r} has no manual_prompt to start a soft prompt")
-    encoder = shared_text_encoder()
-    start = encoder.token_embeddings[encoder.tokens(data.manual_prompt)].numpy()
-    scale = alpha * float(encoder.token_embeddings.std())
-    return SoftPrompt(start, intrinsic_dim, scale=scale, seed=seed, sigma=sigma)
+    if isinstance(api, LanguageModelBlackBox):
+        start, std = api.word_embeddings(data.manual_prompt), api.embedding_std()
+    else:
+        encoder = shared_text_encoder()
+        start = encoder.token_embeddings[encoder.tokens(data.manual_prompt)].numpy()
+        std = float(encoder.token_embeddings.std())
+    return SoftPrompt(start, intrinsic_dim, scale=alpha * std, seed=seed, sigma=sigma)
 
 
 def text_api(name: str, data: TextDataset, **api_options) -> BlackBox:
@@ -219,7 +229,7 @@ def run_text(
         words = candidate_words(
             data, experiment.candidates, experiment.candidate_set, experiment.seed
         )
-    elif kind != "probe":  # asked once of each black box, for every evaluation
+    elif isinstance(api, EmbeddingBlackBox) and kind != "probe":  # asked once of each
         class_embeddings = {id(evaluator): label_embeddings(evaluator, classes)}
         class_embeddings[id(api)] = label_embeddings(api, classes)
 
@@ -228,7 +238,9 @@ def run_text(
         """CMA-ES's step size is BBT's alpha, the projection's scale, at BBT's sigma of 1
         (CMA-ES is scale-invariant: a larger sigma with the same alpha would search alike)."""
         alpha = step if kind == "soft_cma" else 1.0
-        return soft_prompt_for(data, experiment.intrinsic_dim, experiment.seed, alpha, BBT_SIGMA)
+        return soft_prompt_for(
+            data, experiment.intrinsic_dim, experiment.seed, alpha, BBT_SIGMA, api
+        )
 
     def logits(blackbox, some_texts, parameters, step: float) -> np.ndarray:
         if kind == "bdpl":
@@ -237,7 +249,8 @@ def run_text(
         if kind == "probe":
             return probe_logits(parameters, blackbox.query(list(some_texts)))
         prompt = soft_prompt(step).embeddings(parameters[0])
-        return soft_class_logits(blackbox, some_texts, class_embeddings[id(blackbox)], prompt)
+        classes_seen = class_embeddings.get(id(blackbox))  # None for a verbaliser
+        return soft_class_logits(blackbox, some_texts, classes_seen, prompt)
 
     def learned_words(parameters) -> str:
         return prompt_text(words, best_prompt(parameters[0])) if kind == "bdpl" else ""

@@ -10,7 +10,10 @@ steps, each one call of 2 x SP_AVG prompted copies of a batch_size batch.
 step_size is SPSA-GC's a for the black-box methods and Adam's learning rate for whitebox.
 blackbox is "miniclip" (the kit's stand-in, offline) or a CLIP model's Hugging Face name or
 folder (e.g. openai/clip-vit-base-patch16 for BlackVIP's setting; white-box needs MiniCLIP).
-A data set's own `tuning` (BlackVIP's per-data-set c, gamma, beta and eps) sets the rest.
+A data set's own `tuning` (BlackVIP's per-data-set c, gamma, beta and eps) sets the rest. On a
+CLIP black box prompts are added in CLIP's normalised pixel space and the Coordinator starts as
+BlackVIP's, so that those values mean what they mean in BlackVIP; on MiniCLIP prompts are added
+to [0, 1] pixels and the Coordinator starts at zero-shot.
 """
 
 from __future__ import annotations
@@ -96,14 +99,25 @@ def few_shot_pool(data: VisionDataset, shots: int, rng: np.random.Generator):
     return unit_images(data.x_train[torch.from_numpy(index)]), data.y_train.numpy()[index]
 
 
-def make_generator(name: str, channels: int, seed: int, image_size: int = 28, eps: float = 1.0):
-    """A fresh prompt generator by name, at zero-shot."""
+def make_generator(
+    name: str,
+    channels: int,
+    seed: int,
+    image_size: int = 28,
+    eps: float = 1.0,
+    pixel_std=None,
+):
+    """A fresh prompt generator by name. pixel_std None: prompts in [0, 1] pixels, every
+    generator at zero-shot (MiniCLIP); a CLIP black box's pixel_std: prompts in its normalised
+    space, the Coordinator initialised as BlackVIP's."""
     check_choice("generator", name, GENERATORS)
+    common = {"image_size": image_size, "channels": channels, "eps": eps, "pixel_std": pixel_std}
     if name == "grid":
-        return GridPrompt(image_size=image_size, channels=channels, eps=eps)
+        return GridPrompt(**common)
     if name == "padding":
-        return PaddingPrompt(image_size=image_size, channels=channels, eps=eps)
-    return Coordinator(channels=channels, eps=eps, seed=seed, image_size=image_size)
+        return PaddingPrompt(**common)
+    init = "zero" if pixel_std is None else "blackvip"
+    return Coordinator(**common, seed=seed, init=init)
 
 
 def vision_api(name: str, **api_options) -> BlackBox:
@@ -141,7 +155,10 @@ class VisionFederation:
         )
         channels, size = self.data.x_train.shape[1], self.data.x_train.shape[-1]
         eps = self.data.tuning.get("eps", 1.0)
-        self.generator = make_generator(experiment.generator, channels, experiment.seed, size, eps)
+        pixel_std = getattr(self.evaluator, "pixel_std", None)
+        self.generator = make_generator(
+            experiment.generator, channels, experiment.seed, size, eps, pixel_std
+        )
         self.optimiser = zo.SPSAGCConfig(
             a=experiment.step_size or STEP_SIZES[experiment.generator],
             **{k: v for k, v in self.data.tuning.items() if k in ("c", "gamma", "beta")},
