@@ -51,6 +51,12 @@ def test_the_learned_prompt_must_beat_every_control_to_be_chosen():
     assert choose({LEARNED: 0.4, "empty": 0.6, "manual": 0.6}) == "empty"
 
 
+def test_a_model_with_nothing_to_validate_on_keeps_what_it_learned():
+    nothing = validation_accuracy(lambda x, y: y, [([], np.array([], dtype=int), 2)])
+    assert np.isnan(nothing)
+    assert choose({LEARNED: nothing, "empty": nothing, "manual": nothing}) == LEARNED
+
+
 def test_validation_accuracy_weights_holders_as_fedavg_does():
     holders = [(["a", "b"], np.array([0, 1]), 3), (["c"], np.array([1]), 1), ([], np.array([]), 5)]
     always_one = validation_accuracy(lambda x, y: np.ones(len(x), dtype=int), holders)

@@ -69,15 +69,17 @@ def validation_accuracy(
 ) -> float:
     """Accuracy of one candidate over the holders of validation examples, each (examples,
     labels, weight) answering with predict(examples, labels) -> predicted classes; holders
-    with no examples are skipped."""
+    with no examples are skipped (NaN when none has any)."""
     scored = [(predict(x, y) == y).mean() for x, y, _ in holders if len(y)]
     weights = [w for _, y, w in holders if len(y)]
-    return round(weighted_average(scored, weights), 4)
+    return round(weighted_average(scored, weights), 4) if scored else float("nan")
 
 
 def choose(scores: dict[str, float]) -> str:
     """LEARNED when it beats every control on validation, else the best control (the first
-    listed of equals)."""
+    listed of equals); LEARNED too when there was nothing to validate on (NaN scores)."""
+    if np.isnan(scores[LEARNED]):
+        return LEARNED
     controls = {name: s for name, s in scores.items() if name != LEARNED}
     best = max(controls, key=controls.get)
     return LEARNED if scores[LEARNED] > controls[best] else best

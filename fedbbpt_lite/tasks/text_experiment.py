@@ -360,7 +360,8 @@ def run_text(
             )
             for parameters, group in zip(runs[step]["models"], holders, strict=True)
         ]
-        step_scores[step] = round(float(np.mean(runs[step]["validation"])), 4)
+        # local-only: the mean over the clients that hold validation texts
+        step_scores[step] = round(float(np.nanmean(runs[step]["validation"])), 4)
     step = max(step_scores, key=step_scores.get)  # ties go to the smaller step size
     run = runs[step]
 
