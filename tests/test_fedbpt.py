@@ -136,6 +136,11 @@ def test_the_fedbpt_strategy_aggregates_as_the_server_step_and_checks_its_popula
     assert not np.allclose(parameters[2], covariance)
     with pytest.raises(ValueError, match="one mean and loss per client"):
         strategy.aggregate_fit(2, parameters, results[:2])
+    # one client a round (FedOne's choice): the global ES recombines its mean with itself
+    lone = FedBPT(num_clients=3, dimension=D, sigma=1.0, local_popsize=POPSIZE, seed=2,
+                  fraction_fit=0.1)  # fmt: skip
+    (mean, _, _), _ = lone.aggregate_fit(1, lone.parameters(), results[:1])
+    np.testing.assert_allclose(mean, results[0].parameters[0], atol=1e-12)
 
 
 def test_a_checkpointed_fedbpt_run_resumes_to_the_same_result(tmp_path):

@@ -74,7 +74,7 @@ class FedBPT(FedAvg):
         means = [r.parameters[0] for r in results]
         losses = [r.metrics[MEAN_LOSS] for r in results]
         sums = [r.metrics[SIGMA_SQUARE_SUM] for r in results]
-        if self.es.popsize > len(results):  # a lone client: the global ES asks for two
+        if self.min_fit_clients == 1:  # a lone client: the global ES asks for two
             means, losses, sums = means * 2, losses * 2, sums * 2
         self.local_sigma = fedbpt_server_step(
             self.es, means, losses, sums, self.local_mu, self.local_sigma
