@@ -1,9 +1,11 @@
 """Federated learning with Flower's vocabulary: clients, strategies, simulation, History; and
-what real federations need: checkpoints, injected faults, client-level differential privacy."""
+what real federations need: checkpoints, injected faults, client-level differential privacy;
+and FedBPT's server, a global CMA-ES."""
 
 from . import partition
 from .client import Client, Context, NDArrays
 from .faults import ClientDropout, with_dropouts
+from .fedbpt import FedBPT
 from .history import History
 from .privacy import DPFedAvg, epsilon
 from .simulation import run_simulation
@@ -15,6 +17,7 @@ __all__ = [
     "Context",
     "DPFedAvg",
     "FedAvg",
+    "FedBPT",
     "FitResult",
     "History",
     "NDArrays",

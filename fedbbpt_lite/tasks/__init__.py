@@ -1,6 +1,7 @@
 """Tasks wire a prompt generator, a black box and a loss together, and run experiments."""
 
 from . import (
+    selection,
     step_size,
     text,
     text_clients,
@@ -13,6 +14,7 @@ from . import (
 )
 
 __all__ = [
+    "selection",
     "step_size",
     "text",
     "text_clients",
