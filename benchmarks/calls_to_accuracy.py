@@ -92,12 +92,16 @@ def clients_per_round(data) -> None:
         finals, reached = [], []
         for seed in (0, 1, 2):
             experiment = fbl.tasks.vision_experiment.VisionExperiment(
-                dataset="mnist_inverted", fraction_fit=fraction, rounds=rounds, seed=seed
+                dataset="mnist_inverted",
+                fraction_fit=fraction,
+                rounds=rounds,
+                seed=seed,
+                step_size=fbl.tasks.vision_experiment.STEP_SIZES["grid"],
             )
             result = fbl.tasks.vision_experiment.run_vision(experiment, data)
-            per_call = result["api_calls"] // rounds
+            per_call = experiment.steps // rounds  # training calls (validation comes after)
             curve = [(r * per_call, a) for r, a in enumerate(result["accuracy_per_round"])]
-            finals.append(result["accuracy"])
+            finals.append(result["learned_accuracy"])
             reached.append(calls_to_reach(curve))
         print(
             f"  {label:22s} final {np.mean(finals):.3f} ± {np.std(finals):.3f}   "

@@ -170,7 +170,8 @@ def _run(args) -> int:
             print("returned            the learned prompt (it beat every control on validation)")
         else:
             print(
-                f"returned            the {chosen} prompt: the learned one did not beat it on "
+                f"returned            the {chosen.replace('_', '-')} prompt: the learned one did "
+                "not beat it on "
                 f"validation (its test accuracy: {result['learned_accuracy']:.3f})"
             )
     print(f"accuracy            {result['accuracy']:.3f}")

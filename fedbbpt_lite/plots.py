@@ -121,7 +121,7 @@ def plot_partition(parts: list[np.ndarray], labels, class_names, title: str = ""
 
 def plot_accuracy_curves(runs: dict[str, dict], references: dict[str, float] | None = None):
     """Test accuracy after every round of federated runs (results of run_vision), against the
-    round (left) and against the API calls spent so far (right); references are flat lines."""
+    round (left) and against the tuning calls spent so far (right); references are flat lines."""
     fig, (by_round, by_calls) = plt.subplots(1, 2, figsize=(9.5, 3.6), sharey=True)
     for name, run in runs.items():
         per_round = run["accuracy_per_round"]
@@ -129,13 +129,13 @@ def plot_accuracy_curves(runs: dict[str, dict], references: dict[str, float] | N
             raise ValueError(f"run {name!r} has no accuracy_per_round (not a federated run)")
         rounds = np.arange(len(per_round))
         by_round.plot(rounds, per_round, marker=".", label=name)
-        by_calls.plot(rounds * run["api_calls"] / run["rounds"], per_round, marker=".", label=name)
+        by_calls.plot(rounds * _tuning_calls(run) / run["rounds"], per_round, marker=".", label=name)
     for name, value in (references or {}).items():
         for ax in (by_round, by_calls):
             ax.axhline(value, linestyle="--", linewidth=1, color="grey")
         by_calls.annotate(name, (1.0, value), xycoords=("axes fraction", "data"), fontsize=8)
     by_round.set_xlabel("round")
-    by_calls.set_xlabel("API calls spent")
+    by_calls.set_xlabel("API calls spent tuning")
     by_round.set_ylabel("test accuracy")
     by_round.legend(fontsize=8)
     fig.tight_layout()
@@ -196,9 +196,14 @@ def plot_sweep_accuracy(table: pd.DataFrame, title: str = ""):
     return fig
 
 
+def _tuning_calls(run: dict) -> float:
+    """The calls a run spent tuning: all it was billed, less its validation queries."""
+    return run["api_calls"] - np.nan_to_num(run.get("validation_calls", 0))
+
+
 def plot_sweep_runs(runs: pd.DataFrame, title: str = ""):
     """Stored sweep runs (rows of fedbbpt_lite.sweep.load_results) in three panels: test
-    accuracy against the round and against API calls spent (a run without per-round scores
+    accuracy against the round and against API calls spent tuning (a run without per-round scores
     is one point at its whole budget), and each client's accuracy on its own label mix."""
     if runs.empty:
         raise ValueError("no runs to plot: the selection matched none")
@@ -209,7 +214,7 @@ def plot_sweep_runs(runs: pd.DataFrame, title: str = ""):
         colour = plt.get_cmap("tab10")(number % 10)
         per_round = list(run.accuracy_per_round) or [run.accuracy]
         rounds = np.arange(len(per_round)) if len(per_round) > 1 else np.array([run.rounds])
-        calls = rounds * run.api_calls / run.rounds
+        calls = rounds * _tuning_calls(run._asdict()) / run.rounds
         style = {"marker": "." if len(per_round) > 1 else "s", "color": colour, "label": label}
         by_round.plot(rounds, per_round, **style)
         by_calls.plot(calls, per_round, **style)
@@ -219,7 +224,7 @@ def plot_sweep_runs(runs: pd.DataFrame, title: str = ""):
         ax.set_ylabel("test accuracy (dashed: zero-shot)")
         ax.set_xlim(left=0)  # from the start, also when a run is a single point at its budget
     by_round.set_xlabel("round")
-    by_calls.set_xlabel("API calls spent")
+    by_calls.set_xlabel("API calls spent tuning")
     by_round.legend(fontsize=7)
     _draw_spread(spread, clients)
     spread.set_xticks(range(len(clients)), list(clients), rotation=30, ha="right", fontsize=7)

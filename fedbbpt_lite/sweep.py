@@ -167,10 +167,14 @@ def experiments(spec: SweepSpec) -> list[VisionExperiment | TextExperiment]:
                         **({"alpha": alpha} if alpha is not None else {}),
                         **settings,
                     )
-                    if task == "text" and experiment.step_size is None:
-                        # a text run given no step size trains one per candidate to choose:
+                    if experiment.step_size is None and method != "zero_shot":
+                        # a run given no step size trains one per candidate to choose:
                         # a sweep cell runs at the method's default instead
-                        step = text_experiment.STEP_SIZES[variant]
+                        step = (
+                            text_experiment.STEP_SIZES[variant]
+                            if task == "text"
+                            else vision_experiment.default_step_size(experiment)
+                        )
                         experiment = replace(experiment, step_size=step)
                     runs.setdefault(run_id(experiment), experiment)
     return list(runs.values())

@@ -104,13 +104,13 @@ def test_run_zero_shot_prints_one_json_object(capsys):
 
 def test_run_fedbbpt_spends_rounds_times_clients_times_local_steps(capsys):
     argv = ["run", "--method", "fedbbpt", "--clients", "2", "--rounds", "2", "--local-steps", "2"]
-    argv += ["--shots", "2", "--batch-size", "8", "--json"]
+    argv += ["--shots", "2", "--batch-size", "8", "--step-size", "0.1", "--json"]
     assert main(argv) == 0
     result = _json_result(capsys)
     assert (result["rounds"], result["clients"], result["local_steps"]) == (2, 2, 2)
-    assert result["api_calls"] == 2 * 2 * 2
+    assert result["api_calls"] == 2 * 2 * 2 + 2 * 2, "and validation: 2 prompts on 2 clients"
     assert len(result["accuracy_per_round"]) == 3
-    assert result["accuracy_per_round"][-1] == result["accuracy"]
+    assert result["accuracy_per_round"][-1] == result["learned_accuracy"]
 
 
 def test_run_passes_every_setting_through(capsys):
@@ -136,7 +136,9 @@ def test_run_passes_every_setting_through(capsys):
         "fraction_fit": 0.5,
     }
     assert {key: result[key] for key in expected} == expected
-    assert result["api_calls"] == 2 * 1 * 1, "fraction_fit 0.5 of 2 clients: 1 a round"
+    # fraction_fit 0.5 of 2 clients: 1 a round; then zero-shot and learned on the pooled
+    # validation images
+    assert result["api_calls"] == 2 * 1 * 1 + 2
 
 
 def test_run_on_a_users_file(tmp_path, capsys):

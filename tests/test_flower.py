@@ -124,7 +124,8 @@ def test_run_local_from_a_kernel_without_the_venv_on_path_matches_the_in_process
     )
     outcome = json.loads(result.read_text())
     assert outcome["accuracy"] > outcome["zero_shot_accuracy"]
-    in_process = run_vision(VisionExperiment(clients=10, rounds=3, local_steps=2))
+    # the app runs at the generator's default step size
+    in_process = run_vision(VisionExperiment(clients=10, rounds=3, local_steps=2, step_size=0.1))
     assert outcome["accuracy_per_round"] == in_process["accuracy_per_round"]
     assert not (tmp_path / "home" / ".flwr").exists()
     left = [p.pid for p in psutil.process_iter() if _started_by_run_local(p)]

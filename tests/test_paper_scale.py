@@ -23,11 +23,12 @@ from fedbbpt_lite.blackbox.language_model import (
 from fedbbpt_lite.cli import main
 from fedbbpt_lite.datasets.blackvip import BLACKVIP_SETS, load_blackvip, locate_blackvip
 from fedbbpt_lite.datasets.glue import GLUE_TASKS, load_glue
-from fedbbpt_lite.datasets.registry import load_vision
+from fedbbpt_lite.datasets.registry import load_vision, unit_images
 from fedbbpt_lite.datasets.text import load_text
 from fedbbpt_lite.prompts import Coordinator
 from fedbbpt_lite.sweep import PRESETS, experiments, run_sweep
 from fedbbpt_lite.tasks.text_experiment import TextExperiment, run_text
+from fedbbpt_lite.tasks.vision import predict
 from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, make_generator, run_vision
 
 
@@ -327,10 +328,17 @@ def test_a_federated_coordinator_run_on_a_blackvip_set_goes_through_clip(tmp_pat
         local_steps=2,
         shots=2,
         batch_size=4,
+        step_size=0.01,
     )
     result = run_vision(experiment, data)
     # 2 clients x 2 steps, each one call of 2 x SP_AVG prompted copies of a client's 2 images
-    assert result["api_calls"] == 4 and result["examples_sent"] == 4 * 10 * 2
+    steps = 4 * 10 * 2
+    # then each client validates zero-shot and the learned prompt on its 2 held-out images
+    assert result["api_calls"] == 4 + 2 * 2 and result["examples_sent"] == steps + 2 * 2 * 2
+    unprompted = predict(CLIPBlackBox(tiny_clip), unit_images(data.x_test), data.prompts)
+    assert result["zero_shot_accuracy"] == round(
+        float((unprompted == data.y_test.numpy()).mean()), 4
+    )
     assert 0 <= result["accuracy"] <= 1 and len(result["accuracy_per_round"]) == 2
     with pytest.raises(ValueError, match="whitebox"):
         VisionExperiment(blackbox=tiny_clip, method="whitebox")

@@ -6,12 +6,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fedbbpt_lite.blackbox.meter import BudgetExceededError
 from fedbbpt_lite.datasets.text import load_text
 from fedbbpt_lite.federated import partition
 from fedbbpt_lite.tasks.selection import (
     LEARNED,
     STEP_MULTIPLIERS,
     choose,
+    holder_groups,
+    pick,
+    search_steps,
     step_candidates,
     step_checkpoint,
     validation_accuracy,
@@ -55,6 +59,46 @@ def test_a_model_with_nothing_to_validate_on_keeps_what_it_learned():
     nothing = validation_accuracy(lambda x, y: y, [([], np.array([], dtype=int), 2)])
     assert np.isnan(nothing)
     assert choose({LEARNED: nothing, "empty": nothing, "manual": nothing}) == LEARNED
+
+
+def test_a_control_that_could_not_be_validated_never_wins():
+    assert choose({LEARNED: 0.3, "zero_shot": float("nan")}) == LEARNED
+    assert choose({LEARNED: 0.3, "empty": float("nan"), "manual": 0.5}) == "manual"
+
+
+def test_a_spent_budget_leaves_validation_unscored_rather_than_failing_the_run():
+    def spent(x, y):
+        raise BudgetExceededError("API budget spent")
+
+    assert np.isnan(validation_accuracy(spent, [(["a"], np.array([0]), 1)]))
+
+
+def test_holder_groups_follow_who_owns_each_model():
+    held, parts = [np.array([5, 6]), np.array([7])], [np.arange(3), np.arange(3, 4)]
+    assert len(holder_groups("local_only", held, parts)) == 2
+    ((own, weight),) = holder_groups("local_only", held, parts)[1]
+    assert own.tolist() == [7] and weight == 1
+    (federated,) = holder_groups("fedbbpt", held, parts)
+    assert [(v.tolist(), w) for v, w in federated] == [([5, 6], 3), ([7], 1)]
+    for method in ("centralized", "whitebox"):
+        ((pooled, weight),) = holder_groups(method, held, parts)[0]
+        assert pooled.tolist() == [5, 6, 7] and weight == 4
+
+
+def test_search_steps_keeps_the_best_scored_step_and_skips_unscored_ones():
+    scores = {0.1: [0.5, float("nan")], 0.3: [float("nan")], 1.0: [0.6, 0.8]}
+    trained = []
+
+    def train(step):
+        trained.append(step)
+        return {"models": [step]}
+
+    best, run, per_step = search_steps(list(scores), train, lambda models, s: scores[s])
+    assert trained == [0.1, 0.3, 1.0] and best == 1.0 and run["models"] == [1.0]
+    assert per_step[0.1] == 0.5 and np.isnan(per_step[0.3]) and per_step[1.0] == 0.7
+    chosen, table = pick(run["validation"], {"zero_shot": [0.7, 0.7]})
+    assert chosen == ["zero_shot", LEARNED]
+    assert table[1] == {LEARNED: 0.8, "zero_shot": 0.7}
 
 
 def test_validation_accuracy_weights_holders_as_fedavg_does():

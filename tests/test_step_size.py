@@ -69,7 +69,8 @@ def test_selection_picks_the_best_candidate_without_looking_at_the_test_set(inve
     best, scores = select_step_size(TINY, inverted, clip)
     assert list(scores) == candidates(TINY)
     assert scores[best] == max(scores.values())
-    assert clip.meter.calls == len(scores) * TINY.steps
+    # each candidate: its training steps, then zero-shot and learned on 2 clients' validation
+    assert clip.meter.calls == len(scores) * (TINY.steps + 2 * 2)
     blanked = replace(inverted, x_test=torch.zeros_like(inverted.x_test))
     assert select_step_size(TINY, blanked, clip) == (best, scores)
 

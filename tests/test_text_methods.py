@@ -226,6 +226,7 @@ def test_a_short_federated_run_is_reproducible_from_its_seed(bbc, prompt):
     (scores,) = first["validation_accuracy"]
     assert set(scores) == {LEARNED, *CONTROLS} and first["selected"] == [choose(scores)]
     assert first["step_size"] == STEP_SIZES[prompt] and first["step_size_scores"] == {}
+    assert first["validation_calls"] == VALIDATION_CALLS
     assert len(first["client_accuracy"]) == SMALL["clients"]
     if prompt == "probe":
         assert first["api_calls"] == 1 + SMALL["clients"] + VALIDATION_CALLS
@@ -246,7 +247,11 @@ def test_baselines_spend_the_same_budget(bbc, method):
     result = run_text(experiment, bbc)
     # the pooled tuner validates on one pooled set; local tuners each on their own
     validation = len(CONTROLS) + 1 if method == "centralized" else VALIDATION_CALLS
-    assert result["api_calls"] == experiment.calls + validation
+    assert (
+        result["api_calls"]
+        == experiment.calls + validation
+        == result["validation_calls"] + experiment.calls
+    )
     assert len(result["learned_prompts"]) == (1 if method == "centralized" else 2)
     assert result["accuracy_per_round"] == [] and len(result["client_accuracy"]) == 2
 

@@ -12,10 +12,14 @@ from fedbbpt_lite import zo
 from fedbbpt_lite.datasets import load_vision
 from fedbbpt_lite.datasets.registry import VisionDataset
 from fedbbpt_lite.prompts import Coordinator, GridPrompt, PaddingPrompt
+from fedbbpt_lite.tasks.selection import step_candidates
 from fedbbpt_lite.tasks.vision import prompt_loss_fn
 from fedbbpt_lite.tasks.vision_experiment import (
     METHODS,
+    STEP_SIZES,
     VisionExperiment,
+    VisionFederation,
+    few_shot_index,
     few_shot_pool,
     make_generator,
     run_vision,
@@ -32,11 +36,20 @@ RESULT_KEYS = {
     "examples_sent",
     "rounds",
     "accuracy_per_round",
+    "learned_accuracy",
+    "selected",
+    "validation_accuracy",
+    "step_size",
+    "step_size_scores",
 }
 # 2 clients x 2 rounds x 1 local step = 4 SPSA-GC steps; 2 shots x 10 classes = 20 images.
 TINY = VisionExperiment(
-    dataset="mnist_inverted", clients=2, rounds=2, local_steps=1, batch_size=8, shots=2
-)
+    dataset="mnist_inverted", clients=2, rounds=2, local_steps=1, batch_size=8, shots=2,
+    step_size=0.1,
+)  # fmt: skip
+# Validation queries of a tiny run: one for zero-shot and one for the learned prompt per holder
+# of validation images (each client, or the pooled images of a centralised model).
+VALIDATION_CALLS = {"fedbbpt": 4, "centralized": 2, "local_only": 4, "whitebox": 2}
 TUNED = ("fedbbpt", "centralized", "local_only")
 
 
@@ -268,19 +281,23 @@ def test_zero_shot_spends_nothing_and_scores_its_own_zero_shot(tiny_results):
 
 
 @pytest.mark.parametrize("method", TUNED)
-def test_black_box_methods_spend_the_same_budget(tiny_results, method):
+def test_black_box_methods_spend_the_same_budget_and_bill_validation(tiny_results, method):
     result = tiny_results[method]
     steps = TINY.steps
     assert steps == 4
-    assert result["api_calls"] == steps
-    # each step sends 2 x sp_avg prompted copies of a batch_size batch
-    assert result["examples_sent"] == steps * 2 * zo.SPSAGCConfig().sp_avg * TINY.batch_size
+    assert result["api_calls"] == steps + VALIDATION_CALLS[method]
+    assert result["validation_calls"] == VALIDATION_CALLS[method]
+    # each step sends 2 x sp_avg prompted copies of a batch_size batch; validation sends the
+    # clients' 20 validation images twice (zero-shot and learned)
+    training = steps * 2 * zo.SPSAGCConfig().sp_avg * TINY.batch_size
+    assert result["examples_sent"] == training + 2 * 20
 
 
-def test_whitebox_spends_no_api_calls(tiny_results):
-    assert tiny_results["whitebox"]["api_calls"] == 0
-    assert tiny_results["whitebox"]["examples_sent"] == 0
-    assert tiny_results["whitebox"]["accuracy"] != tiny_results["whitebox"]["zero_shot_accuracy"]
+def test_whitebox_spends_api_calls_on_validation_only(tiny_results):
+    assert tiny_results["whitebox"]["api_calls"] == VALIDATION_CALLS["whitebox"]
+    assert tiny_results["whitebox"]["examples_sent"] == 2 * 20
+    result = tiny_results["whitebox"]
+    assert result["learned_accuracy"] != result["zero_shot_accuracy"]
 
 
 def test_fedbbpt_reports_the_accuracy_after_every_round(tiny_results):
@@ -288,7 +305,7 @@ def test_fedbbpt_reports_the_accuracy_after_every_round(tiny_results):
     per_round = result["accuracy_per_round"]
     assert len(per_round) == TINY.rounds + 1
     assert per_round[0] == result["zero_shot_accuracy"]
-    assert per_round[-1] == result["accuracy"]
+    assert per_round[-1] == result["learned_accuracy"]
     assert all(0.0 <= a <= 1.0 for a in per_round)
     for method in ("centralized", "local_only", "whitebox"):
         assert tiny_results[method]["accuracy_per_round"] == [], method
@@ -325,11 +342,54 @@ def test_a_short_fedbbpt_run_beats_zero_shot(inverted, clip):
         local_steps=3,
         batch_size=8,
         shots=8,
+        step_size=0.1,
     )
     result = run_vision(experiment, inverted, clip)
-    assert result["api_calls"] == experiment.steps == 45
-    assert clip.meter.calls == 45
+    assert experiment.steps == 45
+    assert result["api_calls"] == clip.meter.calls == 45 + 2 * 5  # and validation
+    assert result["selected"] == ["learned"]
     assert result["accuracy"] >= result["zero_shot_accuracy"] + 0.03, result
+
+
+# --- model selection on the clients' validation images ------------------------------------
+
+
+def test_each_client_validates_on_pool_images_beside_its_training_share(inverted, clip):
+    fed = VisionFederation(replace(TINY, partition="dirichlet"), inverted, clip)
+    pool = inverted.y_train.numpy()
+    index = few_shot_index(inverted, TINY.shots, np.random.default_rng(TINY.seed))
+    for held, part in zip(fed.held, fed.parts, strict=True):
+        assert not set(held) & set(index)
+        assert np.array_equal(
+            np.bincount(pool[held], minlength=10), np.bincount(fed.y[part], minlength=10)
+        )
+
+
+def test_a_prompt_worse_than_zero_shot_on_validation_is_not_returned(inverted, clip):
+    wild = run_vision(replace(TINY, step_size=1000.0), inverted, clip)
+    (scores,) = wild["validation_accuracy"]
+    assert scores["learned"] <= scores["zero_shot"] and wild["selected"] == ["zero_shot"]
+    assert wild["accuracy"] == wild["zero_shot_accuracy"] > wild["learned_accuracy"]
+    assert (
+        wild["client_accuracy"]
+        == run_vision(replace(TINY, method="zero_shot"), inverted, clip)["client_accuracy"]
+    )
+
+
+def test_without_a_step_size_validation_picks_it_and_the_test_set_never_does(inverted, clip):
+    searched = run_vision(replace(TINY, step_size=None), inverted, clip)
+    tried = searched["step_size_scores"]
+    assert list(tried) == step_candidates(STEP_SIZES["grid"], None)
+    assert searched["step_size"] == max(tried, key=tried.get)
+    again = run_vision(replace(TINY, step_size=searched["step_size"]), inverted, clip)
+    for key in ("learned_accuracy", "accuracy_per_round", "validation_accuracy"):
+        assert again[key] == searched[key], key
+    # every candidate spends the training budget and its validation queries
+    assert searched["api_calls"] == len(tried) * (TINY.steps + 2) + 2
+    shuffled = replace(inverted, y_test=inverted.y_test[torch.randperm(len(inverted.y_test))])
+    blind = run_vision(replace(TINY, step_size=None), shuffled, clip)
+    for key in ("step_size_scores", "selected", "validation_accuracy"):
+        assert blind[key] == searched[key], key
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -197,12 +197,14 @@ def test_show_images_captions_each_image_with_its_class_name():
     plt.close(figure)
 
 
-def test_accuracy_curves_put_each_round_at_the_calls_spent_so_far():
-    figure = fbl.plots.plot_accuracy_curves({"fed": _RUN})
+def test_accuracy_curves_put_each_round_at_the_tuning_calls_spent_so_far():
+    validated = {**_RUN, "api_calls": 120, "validation_calls": 20}
+    figure = fbl.plots.plot_accuracy_curves({"fed": _RUN, "validated": validated})
     by_round, by_calls = figure.axes
     assert list(by_round.lines[0].get_xdata()) == [0, 1, 2]
-    assert list(by_calls.lines[0].get_xdata()) == [0, 50, 100]
-    assert list(by_calls.lines[0].get_ydata()) == [0.2, 0.5, 0.6]
+    for line in by_calls.lines[:2]:
+        assert list(line.get_xdata()) == [0, 50, 100]
+        assert list(line.get_ydata()) == [0.2, 0.5, 0.6]
     plt.close(figure)
 
 

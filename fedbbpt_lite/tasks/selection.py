@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..blackbox.meter import BudgetExceededError
 from ..federated.strategy import weighted_average
 
 # The step sizes a run tries when none is given: its method's default times each of these.
@@ -69,17 +70,59 @@ def validation_accuracy(
 ) -> float:
     """Accuracy of one candidate over the holders of validation examples, each (examples,
     labels, weight) answering with predict(examples, labels) -> predicted classes; holders
-    with no examples are skipped (NaN when none has any)."""
-    scored = [(predict(x, y) == y).mean() for x, y, _ in holders if len(y)]
+    with no examples are skipped. NaN when none has any, or when the API budget is spent
+    before all have answered (a run stopped by its budget still returns what it learned)."""
+    try:
+        scored = [(predict(x, y) == y).mean() for x, y, _ in holders if len(y)]
+    except BudgetExceededError:
+        return float("nan")
     weights = [w for _, y, w in holders if len(y)]
     return round(weighted_average(scored, weights), 4) if scored else float("nan")
 
 
+def holder_groups(method: str, held: list[np.ndarray], parts: list[np.ndarray]):
+    """Who validates each model, as [(validation indices, weight), ...] per model: every
+    client its own model (local_only), every client the one global model (fedbbpt), else the
+    pooled examples the one centralised model was trained beside."""
+    if method == "local_only":
+        return [[(v, len(p))] for v, p in zip(held, parts, strict=True)]
+    if method == "fedbbpt":
+        return [[(v, len(p)) for v, p in zip(held, parts, strict=True)]]
+    return [[(np.concatenate(held), sum(len(p) for p in parts))]]
+
+
+def search_steps(steps: list[float], train, validate) -> tuple[float, dict, dict]:
+    """Train at each step size (train(step) -> {"models": [...], ...}), score each model with
+    validate(models, step) -> one validation accuracy per model, and return the best step
+    size (ties go to the smaller; local-only: the mean over clients that hold validation
+    examples), its run with its "validation" scores, and every step size's score."""
+    runs, scores = {}, {}
+    for step in steps:
+        runs[step] = train(step)
+        runs[step]["validation"] = validate(runs[step]["models"], step)
+        scored = [s for s in runs[step]["validation"] if not np.isnan(s)]
+        scores[step] = round(float(np.mean(scored)), 4) if scored else float("nan")
+    best = max(scores, key=lambda step: -np.inf if np.isnan(scores[step]) else scores[step])
+    return best, runs[best], scores
+
+
+def pick(learned: list[float], controls: dict[str, list[float]]) -> tuple[list, list]:
+    """Per model, what choose() returns given its learned and control validation scores, and
+    those scores."""
+    chosen, scores = [], []
+    for number, score in enumerate(learned):
+        candidate = {LEARNED: score, **{name: s[number] for name, s in controls.items()}}
+        chosen.append(choose(candidate))
+        scores.append(candidate)
+    return chosen, scores
+
+
 def choose(scores: dict[str, float]) -> str:
     """LEARNED when it beats every control on validation, else the best control (the first
-    listed of equals); LEARNED too when there was nothing to validate on (NaN scores)."""
-    if np.isnan(scores[LEARNED]):
+    listed of equals); LEARNED too when it could not be validated (a NaN score), or no
+    control could."""
+    controls = {n: s for n, s in scores.items() if n != LEARNED and not np.isnan(s)}
+    if np.isnan(scores[LEARNED]) or not controls:
         return LEARNED
-    controls = {name: s for name, s in scores.items() if name != LEARNED}
     best = max(controls, key=controls.get)
     return LEARNED if scores[LEARNED] > controls[best] else best

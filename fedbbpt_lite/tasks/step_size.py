@@ -19,7 +19,7 @@ from ..validation import check_count
 from . import text_experiment
 from .selection import step_candidates
 from .text_experiment import TextExperiment, run_text
-from .vision_experiment import STEP_SIZES, WHITEBOX_LR, VisionExperiment, run_vision
+from .vision_experiment import VisionExperiment, default_step_size, run_vision
 
 
 def validation_split(data, per_class: int, seed: int = 0):
@@ -61,8 +61,7 @@ def candidates(experiment: VisionExperiment | TextExperiment) -> list[float]:
     elif experiment.method == "zero_shot":
         raise ValueError("method 'zero_shot' tunes nothing, so it has no step size to select")
     else:
-        table = WHITEBOX_LR if experiment.method == "whitebox" else STEP_SIZES
-        default = table[experiment.generator]
+        default = default_step_size(experiment)
     return step_candidates(default, None)
 
 
@@ -77,10 +76,9 @@ def select_step_size(
     The runs spend len(candidates) x the experiment's API budget, on `blackbox` when given."""
     validation = validation_split(data, per_class, seed=experiment.seed)
     run = run_text if isinstance(experiment, TextExperiment) else run_vision
-    # a text run may return a control instead: score what the step size learned
-    key = "learned_accuracy" if isinstance(experiment, TextExperiment) else "accuracy"
+    # a run may return a control instead: score what the step size learned
     scores = {
-        a: run(replace(experiment, step_size=a), validation, blackbox)[key]
+        a: run(replace(experiment, step_size=a), validation, blackbox)["learned_accuracy"]
         for a in candidates(experiment)
     }
     return max(scores, key=scores.get), scores

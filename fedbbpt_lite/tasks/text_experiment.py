@@ -197,7 +197,7 @@ def run_text(
     `validation_accuracy`, see tasks.selection) and of the learned one (after every round too,
     when federated), each client's accuracy on its own label mix, the controls' accuracies,
     the API calls and examples that training and validation spent (and saved, when `api`
-    caches), and the learned prompt where it has words. Without experiment.step_size, each of
+    caches; validation_calls of them validating), and the learned prompt where it has words. Without experiment.step_size, each of
     selection.step_candidates is trained and the best on validation kept (step_size_scores).
     `evaluator` scores the test set unbilled (a caching one can be shared by runs on the same
     data, as a sweep does). `checkpoint` (federated runs): a file saved after every round,
@@ -331,53 +331,46 @@ def run_text(
             "accuracy_per_round": rounds["accuracy"].round(4).tolist(),
         }
 
-    # Who holds validation texts for each model: every client answers for its own.
-    if experiment.method == "local_only":
-        holders = [[(v, len(p))] for v, p in zip(held, parts, strict=True)]
-    elif experiment.method == "centralized":
-        holders = [[(np.concatenate(held), len(labels))]]
-    else:
-        holders = [[(v, len(p)) for v, p in zip(held, parts, strict=True)]]
     holders = [
         [([data.train_texts[i] for i in v], data.y_train[v], weight) for v, weight in group]
-        for group in holders
+        for group in selection.holder_groups(experiment.method, held, parts)
     ]
 
-    def validated(predict) -> list[float]:
-        return [selection.validation_accuracy(predict, group) for group in holders]
+    spent = {"validation_calls": 0}
+
+    def validated(predict, group) -> float:
+        before = api.meter.calls
+        score = selection.validation_accuracy(predict, group)
+        spent["validation_calls"] += api.meter.calls - before
+        return score
+
+    def validate(models, step: float) -> list[float]:
+        return [
+            validated(lambda x, y, p=parameters: logits(api, x, p, step).argmax(1), group)
+            for parameters, group in zip(models, holders, strict=True)
+        ]
 
     control_words = control_prompts(data, experiment.prompt_length, experiment.seed)
     control_scores = {
-        name: validated(lambda x, y, p=prompt: prompted_logits(api, x, classes, p).argmax(1))
+        name: [
+            validated(lambda x, y, p=prompt: prompted_logits(api, x, classes, p).argmax(1), group)
+            for group in holders
+        ]
         for name, prompt in control_words.items()
     }
-    runs, step_scores = {}, {}
-    for step in selection.step_candidates(STEP_SIZES[kind], experiment.step_size):
-        runs[step] = train(step)
-        runs[step]["validation"] = [
-            selection.validation_accuracy(
-                lambda x, y, p=parameters, s=step: logits(api, x, p, s).argmax(1), group
-            )
-            for parameters, group in zip(runs[step]["models"], holders, strict=True)
-        ]
-        # local-only: the mean over the clients that hold validation texts
-        step_scores[step] = round(float(np.nanmean(runs[step]["validation"])), 4)
-    step = max(step_scores, key=step_scores.get)  # ties go to the smaller step size
-    run = runs[step]
+    steps = selection.step_candidates(STEP_SIZES[kind], experiment.step_size)
+    step, run, step_scores = selection.search_steps(steps, train, validate)
 
     control_predictions = {
         name: prompted_logits(evaluator, test_texts, classes, prompt).argmax(1)
         for name, prompt in control_words.items()
     }
-    learned, returned, chosen, scores = [], [], [], []
-    for number, parameters in enumerate(run["models"]):
-        candidate = {selection.LEARNED: run["validation"][number]}
-        candidate.update({name: score[number] for name, score in control_scores.items()})
-        name = selection.choose(candidate)
-        learned.append(test_predictions(parameters, step))
-        returned.append(learned[-1] if name == selection.LEARNED else control_predictions[name])
-        chosen.append(name)
-        scores.append(candidate)
+    chosen, scores = selection.pick(run["validation"], control_scores)
+    learned = [test_predictions(parameters, step) for parameters in run["models"]]
+    returned = [
+        p if name == selection.LEARNED else control_predictions[name]
+        for p, name in zip(learned, chosen, strict=True)
+    ]
 
     def accuracy(predicted: np.ndarray) -> float:
         return float((predicted == test_labels).mean())
@@ -397,6 +390,7 @@ def run_text(
         "controls": {name: round(accuracy(p), 4) for name, p in control_predictions.items()},
         "control_prompts": control_words,
         "api_calls": api.meter.calls - calls,
+        "validation_calls": spent["validation_calls"],
         "examples_sent": api.meter.examples - examples,
         "saved_calls": api.meter.saved_calls - saved_calls,
         "saved_examples": api.meter.saved_examples - saved_examples,

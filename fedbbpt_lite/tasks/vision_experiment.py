@@ -18,6 +18,8 @@ to [0, 1] pixels and the Coordinator starts at zero-shot.
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -33,6 +35,7 @@ from ..federated import Context, FedAvg, partition, run_simulation
 from ..federated.privacy import DPFedAvg
 from ..prompts import Coordinator, GridPrompt, PaddingPrompt
 from ..validation import check_choice, check_count, check_real, check_run_settings
+from . import selection
 from .vision import client_accuracy, predict
 from .vision_client import PromptClient
 from .whitebox import tune_whitebox
@@ -43,6 +46,7 @@ GENERATORS = ("grid", "padding", "coordinator")
 STEP_SIZES = {"grid": 0.1, "padding": 0.1, "coordinator": 0.003}
 WHITEBOX_LR = {"grid": 0.05, "padding": 0.05, "coordinator": 0.01}
 MINICLIP = "miniclip"
+ZERO_SHOT = "zero_shot"  # the control a tuned prompt must beat on validation
 TEST_CHUNK = 1000  # test images scored per evaluator call (the Coordinator normalises per call)
 
 
@@ -93,10 +97,27 @@ class VisionExperiment:
         return self.rounds * per_round * self.local_steps
 
 
+def few_shot_index(data: VisionDataset, shots: int, rng: np.random.Generator) -> np.ndarray:
+    """Pool indices of `shots` training images per class."""
+    return per_class_indices(data.y_train.numpy(), len(data.class_names), shots, rng)
+
+
 def few_shot_pool(data: VisionDataset, shots: int, rng: np.random.Generator):
-    """`shots` training images per class drawn from the data set's pool."""
-    index = per_class_indices(data.y_train.numpy(), len(data.class_names), shots, rng)
-    return unit_images(data.x_train[torch.from_numpy(index)]), data.y_train.numpy()[index]
+    """`shots` training images per class drawn from the data set's pool: (images, labels)."""
+    index = few_shot_index(data, shots, rng)
+    return pool_images(data, index), data.y_train.numpy()[index]
+
+
+def pool_images(data: VisionDataset, index: np.ndarray) -> torch.Tensor:
+    """The pool's images at index, as [0, 1] pixels."""
+    return unit_images(data.x_train[torch.from_numpy(np.asarray(index, dtype=np.int64))])
+
+
+def default_step_size(experiment: VisionExperiment) -> float:
+    """The method's default step size for the experiment's generator: SPSA-GC's a, or Adam's
+    learning rate for whitebox."""
+    table = WHITEBOX_LR if experiment.method == "whitebox" else STEP_SIZES
+    return table[experiment.generator]
 
 
 def make_generator(
@@ -149,7 +170,9 @@ class VisionFederation:
                 f"but blackbox {experiment.blackbox!r} takes {size}-pixel ones"
             )
         self.rng = np.random.default_rng(experiment.seed)
-        self.x, self.y = few_shot_pool(self.data, experiment.shots, self.rng)
+        self.y_pool = self.data.y_train.numpy()
+        self.index = few_shot_index(self.data, experiment.shots, self.rng)
+        self.x, self.y = pool_images(self.data, self.index), self.y_pool[self.index]
         self.parts = partition.partition(
             self.y, experiment.clients, experiment.partition, self.rng, alpha=experiment.alpha
         )
@@ -159,20 +182,45 @@ class VisionFederation:
         self.generator = make_generator(
             experiment.generator, channels, experiment.seed, size, eps, pixel_std
         )
-        self.optimiser = zo.SPSAGCConfig(
-            a=experiment.step_size or STEP_SIZES[experiment.generator],
-            **{k: v for k, v in self.data.tuning.items() if k in ("c", "gamma", "beta")},
-        )
         self.test_labels = self.data.y_test.numpy()
+        self.validation_calls = 0  # billed calls that validation_accuracy spent
+
+    @functools.cached_property
+    def held(self) -> list[np.ndarray]:
+        """Each client's validation images (pool indices), beside its training share; drawn
+        when first asked for, from their own stream (tasks.selection.validation_shares)."""
+        return selection.validation_shares(
+            self.y_pool, self.index, self.parts, self.experiment.seed
+        )
+
+    def optimiser(self, step_size: float | None = None) -> zo.SPSAGCConfig:
+        """SPSA-GC with a = step_size (default: the experiment's, else the generator's) and
+        the data set's own c, gamma and beta."""
+        a = step_size or self.experiment.step_size or STEP_SIZES[self.experiment.generator]
+        tuning = {k: v for k, v in self.data.tuning.items() if k in ("c", "gamma", "beta")}
+        return zo.SPSAGCConfig(a=a, **tuning)
 
     def test_predictions(self, w=None) -> np.ndarray:
-        """Test-set predictions with the generator at w (None: zero-shot), unbilled."""
+        """Test-set predictions with the generator at w (None: no prompt, zero-shot), unbilled."""
+        prompt = None if w is None else self.generator
         return np.concatenate(
             [
-                predict(self.evaluator, unit_images(chunk), self.data.prompts, self.generator, w)
+                predict(self.evaluator, unit_images(chunk), self.data.prompts, prompt, w)
                 for chunk in self.data.x_test.split(TEST_CHUNK)
             ]
         )
+
+    def validation_accuracy(self, group, w=None) -> float:
+        """Billed accuracy of the generator at w (None: zero-shot) over a group of
+        [(pool indices, weight), ...], each client scoring its own images."""
+        prompt = None if w is None else self.generator
+        holders = [(pool_images(self.data, v), self.y_pool[v], weight) for v, weight in group]
+        before = self.blackbox.meter.calls
+        score = selection.validation_accuracy(
+            lambda x, y: predict(self.blackbox, x, self.data.prompts, prompt, w), holders
+        )
+        self.validation_calls += self.blackbox.meter.calls - before
+        return score
 
     def test_accuracy(self, predicted: np.ndarray) -> float:
         return float((predicted == self.test_labels).mean())
@@ -184,8 +232,11 @@ class VisionFederation:
             for p, idx in zip(predicted, owners, strict=True)
         ]
 
-    def client(self, context: Context, idx: np.ndarray, steps: int) -> PromptClient:
-        """A tuner of the pool's examples at idx, taking `steps` SPSA-GC steps per fit."""
+    def client(
+        self, context: Context, idx: np.ndarray, steps: int, step_size: float | None = None
+    ) -> PromptClient:
+        """A tuner of the pool's examples at idx, taking `steps` SPSA-GC steps of a =
+        step_size (see optimiser) per fit."""
         return PromptClient(
             context,
             self.blackbox,
@@ -193,7 +244,7 @@ class VisionFederation:
             self.x[torch.from_numpy(idx)],
             self.y[idx],
             self.data.prompts,
-            self.optimiser,
+            self.optimiser(step_size),
             steps,
             self.experiment.batch_size,
         )
@@ -225,12 +276,19 @@ def run_vision(
     checkpoint=None,
     privacy: dict | None = None,
 ) -> dict:
-    """Run one experiment; return its settings and results: test accuracy, zero-shot accuracy,
-    the API calls and examples that training spent (in this process), and test accuracy after
-    every round for the federated method. Test-set scoring goes through a separate, unbilled
+    """Run one experiment; return its settings, the test accuracy of the prompt it returns (the
+    learned one, or zero-shot when that did better on the clients' validation images:
+    `selected`, `validation_accuracy`, see tasks.selection) and of the learned one (after every
+    round too, when federated), zero-shot accuracy, each client's accuracy on its own label mix,
+    and the API calls and examples that training and validation spent (in this process;
+    validation_calls of them validating).
+    Without experiment.step_size, each of selection.step_candidates is trained and the best on
+    validation kept (step_size_scores). Test-set scoring goes through a separate, unbilled
     evaluator. `checkpoint` (federated runs): a file saved after every round, resumed from when
-    it exists (see federated.run_simulation). `privacy` (federated runs): {"clip_norm": C,
-    "noise_multiplier": z} aggregates with client-level differential privacy (DPFedAvg)."""
+    it exists (see federated.run_simulation); one per step size tried. `privacy` (federated
+    runs): {"clip_norm": C, "noise_multiplier": z} aggregates with client-level differential
+    privacy (DPFedAvg); the choice between learned and zero-shot on validation, and of the step
+    size, are outside its accounting."""
     if privacy is not None and experiment.method != "fedbbpt":
         raise ValueError("privacy applies to method 'fedbbpt' (the server's aggregation) only")
     if privacy is not None and (
@@ -240,67 +298,120 @@ def run_vision(
     fed = VisionFederation(experiment, data, blackbox)
     zero_shot_predicted = fed.test_predictions()
     calls, examples = fed.blackbox.meter.calls, fed.blackbox.meter.examples
-    per_round: list[float] = []
+
+    def accuracy(predicted: np.ndarray) -> float:
+        return round(fed.test_accuracy(predicted), 4)
+
+    result = {
+        "task": "vision",
+        **asdict(experiment),
+        "zero_shot_accuracy": accuracy(zero_shot_predicted),
+        "step_size_scores": {},
+        "accuracy_per_round": [],
+    }
     if experiment.method == "zero_shot":
-        predicted = [zero_shot_predicted]
-    elif experiment.method == "whitebox":
-        lr = experiment.step_size or WHITEBOX_LR[experiment.generator]
-        steps, batch = experiment.steps, experiment.batch_size
-        w = tune_whitebox(
-            fed.generator,
-            fed.x,
-            fed.y,
-            fed.data.prompts,
-            fed.rng,
-            steps=steps,
-            batch_size=batch,
-            lr=lr,
-        )
-        predicted = [fed.test_predictions(w)]
-    elif experiment.method == "fedbbpt":
-        history = run_simulation(
-            fed.client_fn,
-            experiment.clients,
-            fed.strategy(privacy),
-            experiment.rounds,
-            seed=experiment.seed,
-            checkpoint=checkpoint,
-            run_settings={k: v for k, v in asdict(experiment).items() if k != "rounds"},
-        )
-        predicted = [fed.test_predictions(history.parameters[0])]
-        if privacy is not None:  # the settings, and per round what clipping did
-            rows = history.aggregates
-            privacy_report = {
-                **privacy,
-                **{
-                    k: [round(row[k], 4) for row in rows]
-                    for k in ("clipped_fraction", "median_update_norm")
+        return {
+            **result,
+            "step_size": None,
+            "accuracy": result["zero_shot_accuracy"],
+            "learned_accuracy": result["zero_shot_accuracy"],
+            "selected": [],
+            "validation_accuracy": [],
+            "api_calls": 0,
+            "validation_calls": 0,
+            "examples_sent": 0,
+            "client_accuracy": fed.per_client([zero_shot_predicted] * len(fed.parts), fed.parts),
+        }
+
+    def train(step: float) -> dict:
+        """The learned parameters of each model (one, or one per client for local_only),
+        every step size from the same random state."""
+        rng = copy.deepcopy(fed.rng)
+        if experiment.method == "whitebox":
+            w = tune_whitebox(
+                fed.generator,
+                fed.x,
+                fed.y,
+                fed.data.prompts,
+                rng,
+                steps=experiment.steps,
+                batch_size=experiment.batch_size,
+                lr=step,
+            )
+            return {"models": [w], "accuracy_per_round": []}
+        if experiment.method == "fedbbpt":
+            history = run_simulation(
+                lambda context: fed.client(
+                    context, fed.parts[context.client_id], experiment.local_steps, step
+                ),
+                experiment.clients,
+                fed.strategy(privacy),
+                experiment.rounds,
+                seed=experiment.seed,
+                checkpoint=selection.step_checkpoint(checkpoint, step, experiment.step_size),
+                run_settings={
+                    **{k: v for k, v in asdict(experiment).items() if k != "rounds"},
+                    "step_size": step,
                 },
+            )
+            run = {
+                "models": [history.parameters[0]],
+                "accuracy_per_round": [
+                    round(a, 4) for a in history.to_dataframe("evaluations")["accuracy"]
+                ],
             }
-        per_round = [round(a, 4) for a in history.to_dataframe("evaluations")["accuracy"]]
-    else:
+            if privacy is not None:  # the settings, and per round what clipping did
+                rows = history.aggregates
+                run["privacy"] = {
+                    **privacy,
+                    **{
+                        k: [round(row[k], 4) for row in rows]
+                        for k in ("clipped_fraction", "median_update_norm")
+                    },
+                }
+            return run
         groups = [np.arange(len(fed.y))] if experiment.method == "centralized" else fed.parts
         share, extra = divmod(experiment.steps, len(groups))
-        predicted = []
+        models = []
         for number, idx in enumerate(groups):
             steps = share + (number < extra)  # the whole budget, split as evenly as it goes
             if steps == 0:
-                predicted.append(zero_shot_predicted)
+                models.append(None)  # a client given no steps keeps zero-shot
                 continue
-            tuner = fed.client(Context(number), idx, steps)
-            seed = int(fed.rng.integers(2**31))
+            tuner = fed.client(Context(number), idx, steps, step)
+            seed = int(rng.integers(2**31))
             (w,), _, _ = tuner.fit(tuner.get_parameters({}), {"seed": seed})
-            predicted.append(fed.test_predictions(w))
+            models.append(w)
+        return {"models": models, "accuracy_per_round": []}
+
+    groups = selection.holder_groups(experiment.method, fed.held, fed.parts)
+    control_scores = {ZERO_SHOT: [fed.validation_accuracy(group) for group in groups]}
+
+    def validate(models, step: float) -> list[float]:
+        return [fed.validation_accuracy(g, w) for w, g in zip(models, groups, strict=True)]
+
+    steps = selection.step_candidates(default_step_size(experiment), experiment.step_size)
+    step, run, step_scores = selection.search_steps(steps, train, validate)
+    chosen, scores = selection.pick(run["validation"], control_scores)
+    learned = [fed.test_predictions(w) for w in run["models"]]
+    returned = [
+        p if name == selection.LEARNED else zero_shot_predicted
+        for p, name in zip(learned, chosen, strict=True)
+    ]
     # One model for every client, except local-only where each client keeps its own.
-    owned = predicted if experiment.method == "local_only" else predicted * len(fed.parts)
+    owned = returned if experiment.method == "local_only" else returned * len(fed.parts)
     return {
-        "task": "vision",
-        **asdict(experiment),
-        "accuracy": round(float(np.mean([fed.test_accuracy(p) for p in predicted])), 4),
-        "zero_shot_accuracy": round(fed.test_accuracy(zero_shot_predicted), 4),
+        **result,
+        "step_size": step,
+        "step_size_scores": step_scores if experiment.step_size is None else {},
+        "accuracy": round(float(np.mean([fed.test_accuracy(p) for p in returned])), 4),
+        "learned_accuracy": round(float(np.mean([fed.test_accuracy(p) for p in learned])), 4),
+        "selected": chosen,
+        "validation_accuracy": scores,
         "api_calls": fed.blackbox.meter.calls - calls,
+        "validation_calls": fed.validation_calls,
         "examples_sent": fed.blackbox.meter.examples - examples,
-        "accuracy_per_round": per_round,
+        "accuracy_per_round": run["accuracy_per_round"],
         "client_accuracy": fed.per_client(owned, fed.parts),
-        **({"privacy": privacy_report} if privacy is not None else {}),
+        **({"privacy": run["privacy"]} if privacy is not None else {}),
     }
