@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import replace
 
 from .blackbox.embedding import EmbeddingBlackBox
@@ -165,8 +166,14 @@ def _run(args) -> int:
     for scores in result.get("validation_accuracy", []):
         listed = ", ".join(f"{name} {score:.3f}" for name, score in scores.items())
         print(f"validation          {listed}")
-    for chosen in result.get("selected", []):
-        if chosen == "learned":
+    for chosen, scores in zip(
+        result.get("selected", []), result.get("validation_accuracy", []), strict=True
+    ):
+        if chosen == "learned" and math.isnan(scores["learned"]):
+            print(
+                "returned            the learned prompt, unvalidated (no examples or budget left)"
+            )
+        elif chosen == "learned":
             print("returned            the learned prompt (it beat every control on validation)")
         else:
             print(

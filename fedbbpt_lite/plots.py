@@ -129,7 +129,9 @@ def plot_accuracy_curves(runs: dict[str, dict], references: dict[str, float] | N
             raise ValueError(f"run {name!r} has no accuracy_per_round (not a federated run)")
         rounds = np.arange(len(per_round))
         by_round.plot(rounds, per_round, marker=".", label=name)
-        by_calls.plot(rounds * _tuning_calls(run) / run["rounds"], per_round, marker=".", label=name)
+        by_calls.plot(
+            rounds * _tuning_calls(run) / run["rounds"], per_round, marker=".", label=name
+        )
     for name, value in (references or {}).items():
         for ax in (by_round, by_calls):
             ax.axhline(value, linestyle="--", linewidth=1, color="grey")

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from tiny_data import write_tiny_npz
 
+from fedbbpt_lite import cli
+from fedbbpt_lite.blackbox import Budget, MiniCLIPBlackBox
 from fedbbpt_lite.cli import main
 from fedbbpt_lite.datasets import dataset_info, dataset_names
 from fedbbpt_lite.datasets.text import load_text_file, text_dataset_names
@@ -111,6 +113,19 @@ def test_run_fedbbpt_spends_rounds_times_clients_times_local_steps(capsys):
     assert result["api_calls"] == 2 * 2 * 2 + 2 * 2, "and validation: 2 prompts on 2 clients"
     assert len(result["accuracy_per_round"]) == 3
     assert result["accuracy_per_round"][-1] == result["learned_accuracy"]
+
+
+def test_run_says_when_the_budget_left_nothing_to_validate_what_it_returns(monkeypatch, capsys):
+    # 2 calls: zero-shot's validation on the 2 clients, then training stops at once
+    spent = MiniCLIPBlackBox(budget=Budget(max_calls=2))
+    real = cli.run_vision
+    monkeypatch.setattr(
+        cli, "run_vision", lambda e, d, checkpoint=None: real(e, d, spent, checkpoint)
+    )
+    assert main(["run", "--method", "fedbbpt", *TINY_RUN, "--step-size", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "validation          learned nan, zero_shot " in out
+    assert "returned            the learned prompt, unvalidated" in out
 
 
 def test_run_passes_every_setting_through(capsys):

@@ -197,8 +197,9 @@ def run_text(
     `validation_accuracy`, see tasks.selection) and of the learned one (after every round too,
     when federated), each client's accuracy on its own label mix, the controls' accuracies,
     the API calls and examples that training and validation spent (and saved, when `api`
-    caches; validation_calls of them validating), and the learned prompt where it has words. Without experiment.step_size, each of
-    selection.step_candidates is trained and the best on validation kept (step_size_scores).
+    caches; validation_calls of them validating), and the learned prompt where it has words.
+    Without experiment.step_size, each of selection.step_candidates is trained and the best on
+    validation kept (step_size_scores).
     `evaluator` scores the test set unbilled (a caching one can be shared by runs on the same
     data, as a sweep does). `checkpoint` (federated runs): a file saved after every round,
     resumed from when it exists (see federated.run_simulation); one per step size tried."""
