@@ -199,8 +199,11 @@ def plot_sweep_accuracy(table: pd.DataFrame, title: str = ""):
 
 
 def _tuning_calls(run: dict) -> float:
-    """The calls a run spent tuning: all it was billed, less its validation queries."""
-    return run["api_calls"] - np.nan_to_num(run.get("validation_calls", 0))
+    """The calls the returned run spent tuning: all it was billed, less its validation
+    queries, over the step sizes it tried when it searched (each trained as long)."""
+    tuning = run["api_calls"] - np.nan_to_num(run.get("validation_calls", 0))
+    tried = run.get("step_size_scores")
+    return tuning / (len(tried) if isinstance(tried, dict) and tried else 1)
 
 
 def plot_sweep_runs(runs: pd.DataFrame, title: str = ""):
@@ -214,7 +217,8 @@ def plot_sweep_runs(runs: pd.DataFrame, title: str = ""):
     for number, run in enumerate(runs.itertuples(index=False)):
         label = f"{run.method} {run.variant} seed {run.seed}"
         colour = plt.get_cmap("tab10")(number % 10)
-        per_round = list(run.accuracy_per_round) or [run.accuracy]
+        # what the run learned, as federated runs' curves are
+        per_round = list(run.accuracy_per_round) or [getattr(run, "learned_accuracy", run.accuracy)]
         rounds = np.arange(len(per_round)) if len(per_round) > 1 else np.array([run.rounds])
         calls = rounds * _tuning_calls(run._asdict()) / run.rounds
         style = {"marker": "." if len(per_round) > 1 else "s", "color": colour, "label": label}

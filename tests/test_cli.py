@@ -116,7 +116,7 @@ def test_run_fedbbpt_spends_rounds_times_clients_times_local_steps(capsys):
 
 
 def test_run_says_when_the_budget_left_nothing_to_validate_what_it_returns(monkeypatch, capsys):
-    # 2 calls: zero-shot's validation on the 2 clients, then training stops at once
+    # 2 calls: the first round of training, then nothing left to validate with
     spent = MiniCLIPBlackBox(budget=Budget(max_calls=2))
     real = cli.run_vision
     monkeypatch.setattr(
@@ -124,7 +124,7 @@ def test_run_says_when_the_budget_left_nothing_to_validate_what_it_returns(monke
     )
     assert main(["run", "--method", "fedbbpt", *TINY_RUN, "--step-size", "0.1"]) == 0
     out = capsys.readouterr().out
-    assert "validation          learned nan, zero_shot " in out
+    assert "validation          learned nan, zero_shot nan" in out
     assert "returned            the learned prompt, unvalidated" in out
 
 

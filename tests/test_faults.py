@@ -115,13 +115,13 @@ def test_a_spent_budget_ends_training_after_the_last_whole_round_and_saves_it(tm
     saved = load_checkpoint(path)
     assert saved["round"] == 2 and saved["history"].fits == history.fits
     np.testing.assert_array_equal(saved["parameters"][0], history.parameters[0])
-    # zero-shot's validation takes 3 calls first: training stops at round 3 still, and what it
-    # learned is returned, as nothing is left to validate it with
+    # training stops at round 3 still, validation coming after it; round 3's first clients spent
+    # the calls left, so nothing is validated and what was learned returns
     result = run_vision(experiment, blackbox=MiniCLIPBlackBox(budget=Budget(max_calls=15)))
     assert len(result["accuracy_per_round"]) == 3  # rounds 0, 1 and 2
-    assert result["selected"] == ["learned"] and np.isnan(
-        result["validation_accuracy"][0]["learned"]
-    )
+    (scores,) = result["validation_accuracy"]
+    assert np.isnan(scores["learned"]) and np.isnan(scores["zero_shot"])
+    assert result["selected"] == ["learned"] and result["validation_calls"] == 0
     assert result["accuracy"] == result["learned_accuracy"] == result["accuracy_per_round"][-1]
 
 
@@ -154,7 +154,7 @@ def test_a_run_killed_mid_round_resumes_to_the_same_result(tmp_path):
         command = [sys.executable, "-c", KILLED_RUN, str(path), str(die_at), json.dumps(settings)]
         return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
 
-    killed = child(die_at=15)  # 3 validating zero-shot, then 6 a round: dies in round 3
+    killed = child(die_at=15)  # 6 calls a round: dies in round 3
     assert killed.returncode == -9
     assert load_checkpoint(path)["round"] == 2
     resumed = child(die_at=-1)
@@ -164,9 +164,9 @@ def test_a_run_killed_mid_round_resumes_to_the_same_result(tmp_path):
     assert result["accuracy_per_round"] == whole["accuracy_per_round"]
     assert result["accuracy"] == whole["accuracy"]
     assert result["client_accuracy"] == whole["client_accuracy"]
-    # zero-shot's and the learned prompt's validation, and rounds 3 and 4 only: 1 and 2 came
-    # from the checkpoint
-    assert result["api_calls"] == 3 + 12 + 3
+    # rounds 3 and 4 only (1 and 2 came from the checkpoint), then validating the learned
+    # prompt and zero-shot on each client
+    assert result["api_calls"] == 12 + 3 + 3
 
 
 def test_a_checkpoint_of_another_experiment_is_refused(tmp_path):

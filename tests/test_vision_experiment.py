@@ -376,6 +376,17 @@ def test_a_prompt_worse_than_zero_shot_on_validation_is_not_returned(inverted, c
     )
 
 
+def test_a_pool_with_nothing_left_to_validate_on_returns_what_was_learned(inverted, clip):
+    labels = inverted.y_train.numpy()
+    two = np.concatenate([np.flatnonzero(labels == c)[: TINY.shots] for c in range(10)])
+    tight = replace(inverted, x_train=inverted.x_train[two], y_train=inverted.y_train[two])
+    result = run_vision(TINY, tight, clip)
+    assert result["selected"] == ["learned"] and result["validation_calls"] == 0
+    assert np.isnan(result["validation_accuracy"][0]["learned"])
+    assert result["api_calls"] == TINY.steps
+    assert result["accuracy"] == result["learned_accuracy"]
+
+
 def test_without_a_step_size_validation_picks_it_and_the_test_set_never_does(inverted, clip):
     searched = run_vision(replace(TINY, step_size=None), inverted, clip)
     tried = searched["step_size_scores"]

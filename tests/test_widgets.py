@@ -199,10 +199,13 @@ def test_show_images_captions_each_image_with_its_class_name():
 
 def test_accuracy_curves_put_each_round_at_the_tuning_calls_spent_so_far():
     validated = {**_RUN, "api_calls": 120, "validation_calls": 20}
-    figure = fbl.plots.plot_accuracy_curves({"fed": _RUN, "validated": validated})
+    # a run that searched 5 step sizes trained 5 times as long; its curve is one of them
+    searched = {**validated, "api_calls": 520, "step_size_scores": dict.fromkeys(range(5), 0.5)}
+    runs = {"fed": _RUN, "validated": validated, "searched": searched}
+    figure = fbl.plots.plot_accuracy_curves(runs)
     by_round, by_calls = figure.axes
     assert list(by_round.lines[0].get_xdata()) == [0, 1, 2]
-    for line in by_calls.lines[:2]:
+    for line in by_calls.lines[:3]:
         assert list(line.get_xdata()) == [0, 50, 100]
         assert list(line.get_ydata()) == [0.2, 0.5, 0.6]
     plt.close(figure)

@@ -150,7 +150,8 @@ def vision_api(name: str, **api_options) -> BlackBox:
 
 class VisionFederation:
     """An experiment's pieces, the same wherever its clients run: the few-shot pool and its
-    split, the prompt generator, the clients, the strategy and the unbilled test scoring.
+    split, the clients' validation images (scored through the billed API), the prompt
+    generator, the clients, the strategy and the unbilled test scoring.
     run_vision runs them in process; fedbbpt_lite.flower runs them as Flower apps."""
 
     def __init__(
@@ -312,7 +313,6 @@ def run_vision(
     if experiment.method == "zero_shot":
         return {
             **result,
-            "step_size": None,
             "accuracy": result["zero_shot_accuracy"],
             "learned_accuracy": result["zero_shot_accuracy"],
             "selected": [],
@@ -385,13 +385,24 @@ def run_vision(
         return {"models": models, "accuracy_per_round": []}
 
     groups = selection.holder_groups(experiment.method, fed.held, fed.parts)
-    control_scores = {ZERO_SHOT: [fed.validation_accuracy(group) for group in groups]}
+    zero_shot_scores: dict[int, float] = {}
+
+    def zero_shot_score(number: int) -> float:
+        """Zero-shot's validation score for a model's holders, asked once. Validation comes
+        after training, so that a budget or a faulty API meets training as it would without."""
+        if number not in zero_shot_scores:
+            zero_shot_scores[number] = fed.validation_accuracy(groups[number])
+        return zero_shot_scores[number]
 
     def validate(models, step: float) -> list[float]:
-        return [fed.validation_accuracy(g, w) for w, g in zip(models, groups, strict=True)]
+        return [
+            zero_shot_score(number) if w is None else fed.validation_accuracy(group, w)
+            for number, (w, group) in enumerate(zip(models, groups, strict=True))
+        ]
 
     steps = selection.step_candidates(default_step_size(experiment), experiment.step_size)
     step, run, step_scores = selection.search_steps(steps, train, validate)
+    control_scores = {ZERO_SHOT: [zero_shot_score(number) for number in range(len(groups))]}
     chosen, scores = selection.pick(run["validation"], control_scores)
     learned = [fed.test_predictions(w) for w in run["models"]]
     returned = [
