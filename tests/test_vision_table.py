@@ -21,7 +21,8 @@ def _row(dataset, method, partition, seed, accuracy):
         "partition": partition,
         "generator": "grid",
         "seed": seed,
-        "accuracy": accuracy,
+        "learned_accuracy": accuracy,
+        "accuracy": 0.99,  # what a run returned: the table compares what was learned
     }
 
 
@@ -59,6 +60,6 @@ def test_an_interrupted_table_resumes_without_rerunning_finished_rows(table, tmp
     table.main()
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["phase"], r["seed"]) for r in rows] == [("test", 0), ("test", 1)]
-    assert all(r["accuracy"] == 0.315 and r["seconds"] >= 0 for r in rows)
+    assert all(r["learned_accuracy"] == 0.315 and r["seconds"] >= 0 for r in rows)
     table.main()
     assert len(out.read_text().splitlines()) == 2, "finished rows must not run again"
