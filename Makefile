@@ -11,7 +11,7 @@ export FLWR_TELEMETRY_ENABLED := 0
 export FLWR_DISABLE_UPDATE_CHECK := 1
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 
-.PHONY: install demo test lint unit nbval lab lessons exercises course benchmark data miniclip encoder clean
+.PHONY: install demo test lint unit nbval lab lessons exercises course benchmark report data miniclip encoder clean
 
 $(STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -65,6 +65,11 @@ course: install
 	cd build/course && for lesson in source/*; do \
 		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nbgrader generate_assignment $$(basename $$lesson) \
 		|| exit 1; done
+
+# Regenerate benchmarks/RESULTS.md, every table the README and the lessons cite, from the
+# committed results stores (make test fails when the committed file differs).
+report: install
+	$(PY) scripts/report.py
 
 benchmark: install
 	$(PY) benchmarks/zo_overhead.py

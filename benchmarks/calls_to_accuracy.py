@@ -98,7 +98,7 @@ def clients_per_round(data) -> None:
                 seed=seed,
                 step_size=fbl.tasks.vision_experiment.STEP_SIZES["grid"],
             )
-            result = fbl.tasks.vision_experiment.run_vision(experiment, data)
+            result = fbl.tasks.vision_experiment.run_experiment(experiment, data)
             per_call = experiment.steps // rounds  # training calls (validation comes after)
             curve = [(r * per_call, a) for r, a in enumerate(result["accuracy_per_round"])]
             finals.append(result["learned_accuracy"])

@@ -17,9 +17,10 @@ import statistics
 import time
 
 from fedbbpt_lite.blackbox.language_model import smollm2_folder
-from fedbbpt_lite.datasets.text import load_text
+from fedbbpt_lite.datasets.text_sets import load_text
+from fedbbpt_lite.tasks.engine import run_experiment
 from fedbbpt_lite.tasks.text import prompted_logits, text_accuracy
-from fedbbpt_lite.tasks.text_experiment import TextExperiment, control_prompts, run_text, text_api
+from fedbbpt_lite.tasks.text_experiment import TextExperiment, control_prompts, text_api
 
 
 def per_example_seconds(api, texts: list[str], classes, prompt: str, batch: int) -> float:
@@ -61,7 +62,7 @@ def main() -> None:
     data = news.__class__(
         **{**news.__dict__, "test_texts": news.test_texts[::2], "y_test": news.y_test[::2]}
     )
-    run_text(quick, data, api)
+    run_experiment(quick, data, api)
     print(
         f"\ncache during training (BDPL, {api.meter.calls} calls): "
         f"{api.meter.saved_examples} of {api.meter.examples + api.meter.saved_examples} "

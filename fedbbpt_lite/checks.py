@@ -22,7 +22,7 @@ import pandas as pd
 from .blackbox.base import TransientAPIError
 from .blackbox.meter import Budget, BudgetExceededError
 from .blackbox.toy import ToyBlackBox, ToyFunction
-from .datasets.registry import load_vision
+from .datasets.vision_sets import load_vision
 from .policy_gradient import policy_gradient, sample_prompts
 from .sweep import SweepSpec, experiments, run_id
 from .tasks.vision import accuracy, client_accuracy

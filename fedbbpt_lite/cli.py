@@ -5,28 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from .blackbox.embedding import EmbeddingBlackBox
 from .blackbox.miniclip import MiniCLIPBlackBox
 from .datasets.blackvip import BLACKVIP_SETS, blackvip_names
 from .datasets.glue import HF_DATASET, glue_names
-from .datasets.registry import dataset_info, dataset_names, load_vision, load_vision_file
-from .datasets.text import (
+from .datasets.text_sets import (
     TEXT_DIR,
     load_text,
     load_text_file,
     text_dataset_info,
     text_dataset_names,
 )
-from .federated.partition import SCHEMES
+from .datasets.vision_sets import dataset_info, dataset_names, load_vision, load_vision_file
 from .paths import data_root
 from .sweep import PRESETS, markdown_table, run_sweep, summarise
+from .tasks import EXPERIMENTS
+from .tasks.engine import Experiment, run_experiment
 from .tasks.text import text_accuracy
-from .tasks.text_experiment import METHODS as TEXT_METHODS
-from .tasks.text_experiment import PROMPTS, TextExperiment, run_text
+from .tasks.text_experiment import TextExperiment
 from .tasks.vision import accuracy
-from .tasks.vision_experiment import GENERATORS, METHODS, VisionExperiment, run_vision
+from .tasks.vision_experiment import VisionExperiment
 from .validation import check_template
 
 
@@ -88,17 +88,26 @@ def _datasets(args) -> int:
     return 0
 
 
-def _given(args, names: tuple[str, ...]) -> dict:
-    """The settings the user gave (the rest keep the experiment's defaults)."""
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+FLAG_TYPES = {"str": str, "int": int, "float": float, "float | None": float}
 
 
-SHARED = ("method", "clients", "rounds", "batch_size", "shots", "partition", "alpha")
-SHARED += ("fraction_fit", "step_size", "seed", "blackbox")
-ONLY = {
-    "vision": ("generator", "local_steps", "server_learning_rate"),
-    "text": ("prompt", "local_calls", "prompt_length", "candidates", "manual_prompt"),
-}
+def _settings() -> dict[str, tuple[type, str, tuple[str, ...]]]:
+    """Each experiment setting but the data set: its type, doc and the tasks that have it."""
+    shared = {f.name: f.metadata["doc"] for f in fields(Experiment)}
+    found: dict[str, tuple[type, str, tuple[str, ...]]] = {}
+    for task, experiment_class in EXPERIMENTS.items():
+        for f in fields(experiment_class):
+            if f.name != "dataset":
+                tasks = found.get(f.name, (None, "", ()))[2]
+                doc = shared.get(f.name, f.metadata["doc"])
+                found[f.name] = (FLAG_TYPES[f.type], doc, (*tasks, task))
+    return found
+
+
+def _experiment(args, dataset: str):
+    """The experiment of the flags the user gave (the rest keep the experiment's defaults)."""
+    given = {n: getattr(args, n) for n in _settings() if getattr(args, n) is not None}
+    return EXPERIMENTS[args.task](dataset=dataset, **given)
 
 
 def _run_text(args) -> dict:
@@ -111,9 +120,8 @@ def _run_text(args) -> dict:
             template = args.template or data.template
             manual = data.manual_prompt if args.manual_prompt is None else args.manual_prompt
             data = replace(data, template=check_template(template), manual_prompt=manual)
-    names = (*SHARED, "prompt", "local_calls", "prompt_length", "candidates")
-    experiment = TextExperiment(dataset=data.name, **_given(args, names))
-    return run_text(experiment, data, checkpoint=_checkpoint(args, experiment))
+    experiment = _experiment(args, data.name)
+    return run_experiment(experiment, data, checkpoint=_checkpoint(args, experiment))
 
 
 def _run_vision(args) -> dict:
@@ -121,9 +129,8 @@ def _run_vision(args) -> dict:
         data = load_vision_file(args.data, args.template or "a photo of a {}")
     else:
         data = load_vision(args.dataset or VisionExperiment().dataset)
-    names = (*SHARED, "generator", "local_steps", "server_learning_rate")
-    experiment = VisionExperiment(dataset=data.name, **_given(args, names))
-    return run_vision(experiment, data, checkpoint=_checkpoint(args, experiment))
+    experiment = _experiment(args, data.name)
+    return run_experiment(experiment, data, checkpoint=_checkpoint(args, experiment))
 
 
 def _checkpoint(args, experiment):
@@ -134,11 +141,11 @@ def _checkpoint(args, experiment):
 
 
 def _run(args) -> int:
-    for task, names in ONLY.items():
-        given = [name for name in names if getattr(args, name) is not None]
-        if task != args.task and given:
-            flag = "--" + given[0].replace("_", "-").replace("learning-rate", "lr")
-            raise ValueError(f"{flag} applies to --task {task} only")
+    only = {n: tasks for n, (_, _, tasks) in _settings().items() if len(tasks) == 1}
+    only["manual_prompt"] = ("text",)
+    for name, (task,) in only.items():
+        if task != args.task and getattr(args, name) is not None:
+            raise ValueError(f"--{name.replace('_', '-')} applies to --task {task} only")
     if args.task == "text" and args.dataset in dataset_names() + blackvip_names():
         raise ValueError(
             f"dataset {args.dataset!r} is a vision data set; --task text needs one of "
@@ -212,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="run one experiment (see fedbbpt_lite.tasks.vision_experiment and text_experiment)",
+        help="run one experiment (the flags are VisionExperiment's and TextExperiment's fields)",
     )
     run.add_argument("--task", choices=["vision", "text"], default="vision")
     source = run.add_mutually_exclusive_group()
@@ -229,30 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--template", help="class description with {} for the class name")
     run.add_argument("--manual-prompt", help="text: the hand-written prefix (a control)")
-    run.add_argument("--method", choices=sorted(set(METHODS) | set(TEXT_METHODS)))
-    run.add_argument("--generator", choices=GENERATORS, help="vision: the prompt generator")
-    run.add_argument("--prompt", choices=PROMPTS, help="text: the prompt method")
-    run.add_argument(
-        "--blackbox",
-        help="vision: miniclip (default) or a CLIP name or folder, e.g. "
-        "openai/clip-vit-base-patch16; text: minilm (embedding API, default), smollm2, or a "
-        "masked or causal LM's name or folder, e.g. FacebookAI/roberta-large",
-    )
-    for name in ("clients", "rounds", "batch_size", "shots", "seed"):
-        run.add_argument("--" + name.replace("_", "-"), type=int)
-    run.add_argument("--local-steps", type=int, help="vision: SPSA-GC steps per round")
-    run.add_argument("--local-calls", type=int, help="text: API calls per client per round")
-    run.add_argument("--prompt-length", type=int, help="text: words (BDPL) per prompt")
-    run.add_argument("--candidates", type=int, help="text: BDPL's candidate words")
-    run.add_argument("--partition", choices=SCHEMES)
-    run.add_argument("--alpha", type=float, help="Dirichlet alpha")
-    run.add_argument("--fraction-fit", type=float)
-    run.add_argument(
-        "--step-size",
-        type=float,
-        help="SPSA-GC a, Adam lr (vision whitebox), BDPL lr, CMA-ES sigma or probe lr",
-    )
-    run.add_argument("--server-lr", dest="server_learning_rate", type=float)
+    for name, (kind, doc, tasks) in _settings().items():
+        where = "" if len(tasks) > 1 else f"{tasks[0]}: "
+        run.add_argument("--" + name.replace("_", "-"), type=kind, help=where + doc)
     run.add_argument(
         "--checkpoint",
         metavar="FILE",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .blackbox.miniclip import WEIGHTS
 from .blackbox.text_encoder import minilm_path
-from .datasets.registry import verify_checksums
+from .datasets.vision_sets import verify_checksums
 
 
 def check() -> list[tuple[str, bool]]:

@@ -120,7 +120,7 @@ def plot_partition(parts: list[np.ndarray], labels, class_names, title: str = ""
 
 
 def plot_accuracy_curves(runs: dict[str, dict], references: dict[str, float] | None = None):
-    """Test accuracy after every round of federated runs (results of run_vision), against the
+    """Test accuracy after every round of federated runs (results of run_experiment), against the
     round (left) and against the tuning calls spent so far (right); references are flat lines."""
     fig, (by_round, by_calls) = plt.subplots(1, 2, figsize=(9.5, 3.6), sharey=True)
     for name, run in runs.items():

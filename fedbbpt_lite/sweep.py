@@ -17,22 +17,20 @@ import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import yaml
 
 from .blackbox.language_model import SMOLLM2, hub_source
 from .datasets.blackvip import blackvip_names, locate_blackvip
 from .datasets.glue import glue_names, locate_glue
-from .datasets.registry import dataset_names, load_vision
-from .datasets.text import load_text, text_dataset_names
+from .datasets.text_sets import load_text, text_dataset_names
+from .datasets.vision_sets import dataset_names, load_vision
 from .federated.partition import SCHEMES
-from .plots import plot_sweep_accuracy
 from .results_store import ResultStore, read_rows
-from .tasks import text_experiment, vision_experiment
-from .tasks.text_experiment import TextExperiment, run_text, text_api
-from .tasks.vision_experiment import VisionExperiment, run_vision
+from .tasks import EXPERIMENTS, text_experiment, vision_experiment
+from .tasks.engine import run_experiment
+from .tasks.text_experiment import TextExperiment, text_api
+from .tasks.vision_experiment import VisionExperiment
 from .validation import check_choice, check_count, check_real
 
 RUNS_FILE = "runs.jsonl"
@@ -47,7 +45,13 @@ class SweepSpec:
     """The grid of a sweep. Methods apply to the tasks that have them (whitebox and zero_shot
     to vision; text results carry their zero-shot controls); generators are vision's, prompts
     text's. `vision` and `text` hold any other experiment settings (e.g. rounds). test_every
-    scores every k-th test example of each data set (1: all of them; a quick look at 5)."""
+    scores every k-th test example of each data set (1: all of them; a quick look at 5).
+    method_partitions names the partitions a method runs on where it differs from the rule
+    (pooled or untuned methods on the IID split once, the others on every partition);
+    overrides set settings of the runs that match, each {"match": {setting: value, ...},
+    "set": {setting: value, ...}} in order (e.g. a step size chosen per data set and method);
+    privacy is an axis of federated runs: None, or {"clip_norm": C, "noise_multiplier": z}
+    (DPFedAvg)."""
 
     datasets: tuple[str, ...]
     methods: tuple[str, ...] = vision_experiment.METHODS
@@ -60,15 +64,19 @@ class SweepSpec:
     test_every: int = 1
     vision: dict = field(default_factory=dict)
     text: dict = field(default_factory=dict)
+    method_partitions: dict = field(default_factory=dict)
+    overrides: tuple = ()
+    privacy: tuple = (None,)
 
     def __post_init__(self):
         lists = ("datasets", "methods", "generators", "prompts", "partitions", "alphas")
-        for axis in (*lists, "clients", "seeds"):
+        for axis in (*lists, "clients", "seeds", "privacy"):
             _as_tuple(self, axis)
+        object.__setattr__(self, "overrides", tuple(self.overrides))
         known = dataset_names() + text_dataset_names() + blackvip_names() + glue_names()
         for name in self.datasets:
             check_choice("datasets", name, tuple(known))
-        methods = tuple(dict.fromkeys(vision_experiment.METHODS + text_experiment.METHODS))
+        methods = tuple(dict.fromkeys(VisionExperiment.methods + TextExperiment.methods))
         for name in self.methods:
             check_choice("methods", name, methods)
         for name in self.generators:
@@ -94,11 +102,37 @@ class SweepSpec:
                         f"{task} setting {name!r} is not one of {', '.join(sorted(allowed))} "
                         "(data sets, methods, partitions, alphas, clients and seeds are axes)"
                     )
+        for name, partitions in _mapping(self, "method_partitions").items():
+            check_choice("method_partitions", name, methods)
+            for scheme in partitions if isinstance(partitions, list | tuple) else [partitions]:
+                check_choice(f"method_partitions[{name!r}]", scheme, SCHEMES)
+        settings = {f.name for cls in EXPERIMENTS.values() for f in fields(cls)}
+        for override in self.overrides:
+            if not isinstance(override, dict) or set(override) != {"match", "set"}:
+                raise ValueError(f"overrides must be {{match: ..., set: ...}}, got {override!r}")
+            for part in ("match", "set"):
+                if not isinstance(override[part], dict) or not set(override[part]) <= settings:
+                    raise ValueError(
+                        f"override {part} must map experiment settings to values, got "
+                        f"{override[part]!r}"
+                    )
+        for entry in self.privacy:
+            if entry is not None and (
+                not isinstance(entry, dict) or set(entry) != {"clip_norm", "noise_multiplier"}
+            ):
+                raise ValueError(
+                    "privacy entries must be null or {clip_norm: C, noise_multiplier: z}, got "
+                    f"{entry!r}"
+                )
         if not experiments(self):
             raise ValueError("the spec's methods apply to none of its data sets' tasks")
 
 
-EXPERIMENTS = {"vision": VisionExperiment, "text": TextExperiment}
+def _mapping(spec: SweepSpec, name: str) -> dict:
+    values = getattr(spec, name)
+    if not isinstance(values, dict):
+        raise TypeError(f"{name} must be a mapping, got {type(values).__name__}")
+    return values
 
 
 def _as_tuple(spec: SweepSpec, axis: str) -> None:
@@ -125,6 +159,8 @@ def load_spec(source) -> SweepSpec:
         raise ValueError(
             f"spec must be a preset ({', '.join(PRESETS)}) or a spec file; got {source!r}"
         )
+    import yaml
+
     if path.suffix not in (".yaml", ".yml", ".json"):
         raise ValueError(f"spec file {path} must end in .yaml, .yml or .json")
     try:
@@ -149,13 +185,14 @@ def experiments(spec: SweepSpec) -> list[VisionExperiment | TextExperiment]:
     for seed in spec.seeds:
         for dataset in spec.datasets:
             task = task_of(dataset)
-            methods = vision_experiment.METHODS if task == "vision" else text_experiment.METHODS
+            methods = EXPERIMENTS[task].methods
             variants = spec.generators if task == "vision" else spec.prompts
             kind = "generator" if task == "vision" else "prompt"
             settings = spec.vision if task == "vision" else spec.text
             for method in (m for m in spec.methods if m in methods):
-                for variant, clients, (partition, alpha) in itertools.product(
-                    variants, spec.clients, _splits(spec, method)
+                privacy = spec.privacy if method == "fedbbpt" else (None,)
+                for variant, clients, (partition, alpha), dp in itertools.product(
+                    variants, spec.clients, _splits(spec, method), privacy
                 ):
                     experiment = EXPERIMENTS[task](
                         dataset=dataset,
@@ -166,32 +203,33 @@ def experiments(spec: SweepSpec) -> list[VisionExperiment | TextExperiment]:
                         **{kind: variant},
                         **({"alpha": alpha} if alpha is not None else {}),
                         **settings,
+                        **(dp or {}),
                     )
+                    for override in spec.overrides:
+                        if all(getattr(experiment, k) == v for k, v in override["match"].items()):
+                            experiment = replace(experiment, **override["set"])
                     if experiment.step_size is None and method != "zero_shot":
                         # a run given no step size trains one per candidate to choose:
                         # a sweep cell runs at the method's default instead
-                        step = (
-                            text_experiment.STEP_SIZES[variant]
-                            if task == "text"
-                            else vision_experiment.default_step_size(experiment)
-                        )
-                        experiment = replace(experiment, step_size=step)
+                        experiment = replace(experiment, step_size=experiment.default_step)
                     runs.setdefault(run_id(experiment), experiment)
     return list(runs.values())
 
 
 def _splits(spec: SweepSpec, method: str) -> list[tuple[str, float | None]]:
     """(partition, alpha) pairs for a method: Dirichlet once per alpha, IID once."""
-    if method in PARTITION_FREE:
-        return [("iid", None)]
-    return [(p, a) for p in spec.partitions for a in (spec.alphas if p == "dirichlet" else [None])]
+    partitions = spec.method_partitions.get(method)
+    if partitions is None:
+        partitions = ["iid"] if method in PARTITION_FREE else spec.partitions
+    elif isinstance(partitions, str):
+        partitions = [partitions]
+    return [(p, a) for p in partitions for a in (spec.alphas if p == "dirichlet" else [None])]
 
 
 def run_id(experiment: VisionExperiment | TextExperiment, test_every: int = 1) -> str:
     """A digest of every setting of a run and of the test examples it is scored on: the
     store's key."""
-    task = "text" if isinstance(experiment, TextExperiment) else "vision"
-    settings = {"task": task, "test_every": test_every, **asdict(experiment)}
+    settings = {"task": experiment.task, "test_every": test_every, **asdict(experiment)}
     settings = json.dumps(settings, sort_keys=True)
     return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
@@ -230,14 +268,14 @@ def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
             if experiment.dataset not in data:
                 data = {experiment.dataset: _test_subset(experiment.dataset, spec.test_every)}
             dataset = data[experiment.dataset]
+            api = evaluator = None
             if isinstance(experiment, TextExperiment):
                 which = (experiment.dataset, experiment.blackbox)
                 if which not in evaluators:  # unbilled; shared so the controls are scored once
                     evaluators[which] = text_api(experiment.blackbox, dataset, cache=True)
                 api = text_api(experiment.blackbox, dataset, cache=True)
-                result = run_text(experiment, dataset, api, evaluators[which])
-            else:
-                result = run_vision(experiment, dataset)
+                evaluator = evaluators[which]
+            result = run_experiment(experiment, dataset, api, evaluator)
             seconds = round(time.time() - began, 2)
             key = run_id(experiment, spec.test_every)
             row = {"run_id": key, **result, "test_every": spec.test_every, "seconds": seconds}
@@ -272,7 +310,8 @@ def _test_subset(dataset: str, every: int):
 
 def load_results(out) -> pd.DataFrame:
     """Every stored run of a sweep folder (or runs file), one row each, with `variant` (the
-    generator or prompt method) and `setting` (iid, or dirichlet(alpha)) for grouping."""
+    generator or prompt method) and `setting` (iid or dirichlet(alpha), and dp(C, z) with
+    privacy) for grouping."""
     path = Path(out)
     path = path / RUNS_FILE if path.is_dir() else path
     if not path.exists():
@@ -283,10 +322,16 @@ def load_results(out) -> pd.DataFrame:
     variant = {"vision": "generator", "text": "prompt"}
     frame["variant"] = [row[variant[row["task"]]] for _, row in frame.iterrows()]
     frame["setting"] = [
-        f"dirichlet({a:g})" if p == "dirichlet" else p
-        for p, a in zip(frame["partition"], frame["alpha"], strict=True)
+        (f"dirichlet({row['alpha']:g})" if row["partition"] == "dirichlet" else row["partition"])
+        + (f" dp({row['clip_norm']:g}, {row['noise_multiplier']:g})" if _private(row) else "")
+        for _, row in frame.iterrows()
     ]
     return frame
+
+
+def _private(row) -> bool:
+    clip = row.get("clip_norm")
+    return clip is not None and not pd.isna(clip)
 
 
 def select_runs(
@@ -327,6 +372,33 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index().round(4)
 
 
+METHOD_ORDER = ("zero_shot", "centralized", "fedbbpt", "local_only", "whitebox")
+
+
+def _seeds_cell(values) -> str:
+    values = [v for v in values if not pd.isna(v)]
+    return f"{100 * np.mean(values):.1f} ± {100 * np.std(values):.1f}" if values else "-"
+
+
+def accuracy_table(frame: pd.DataFrame, value: str = "accuracy") -> pd.DataFrame:
+    """Mean ± std over seeds of a test accuracy (%), one row per data set and generator or
+    prompt method, one column per method and setting (methods in METHOD_ORDER, settings in the
+    order stored), and the zero-shot reference: the layout of every results table."""
+    columns = sorted(
+        {(m, s) for m, s in zip(frame["method"], frame["setting"], strict=True)},
+        key=lambda c: (METHOD_ORDER.index(c[0]), list(frame["setting"]).index(c[1])),
+    )
+    rows = []
+    for (dataset, variant), group in frame.groupby(["dataset", "variant"], sort=False):
+        row = {"data set": dataset, "variant": variant}
+        for method, setting in columns:
+            chosen = group[(group["method"] == method) & (group["setting"] == setting)]
+            row[f"{method} ({setting})"] = _seeds_cell(chosen[value])
+        row["zero-shot"] = _seeds_cell(group.drop_duplicates("seed")["zero_shot_accuracy"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def markdown_table(table: pd.DataFrame) -> str:
     """A pandas table as a GitHub Markdown table."""
     lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
@@ -338,6 +410,10 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 def write_report(out) -> list[Path]:
     """summary.csv, summary.md and accuracy_<task>.png in the sweep folder; returns the paths."""
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_sweep_accuracy
+
     out = Path(out)
     frame = load_results(out)
     table = summarise(frame)

@@ -55,15 +55,3 @@ def check_template(template: object) -> str:
     if "{}" not in template:
         raise ValueError("template must contain '{}' for the class name (and no other fields)")
     return template
-
-
-def check_run_settings(experiment) -> None:
-    """The settings every experiment shares: Dirichlet alpha > 0, fraction_fit in (0, 1], an
-    optional positive step_size and a seed >= 0."""
-    check_real("alpha", experiment.alpha, positive=True)
-    check_real("fraction_fit", experiment.fraction_fit, positive=True)
-    if experiment.fraction_fit > 1:
-        raise ValueError(f"fraction_fit must be in (0, 1], got {experiment.fraction_fit}")
-    if experiment.step_size is not None:
-        check_real("step_size", experiment.step_size, positive=True)
-    check_count("seed", experiment.seed, minimum=0)

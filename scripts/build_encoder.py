@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from fedbbpt_lite.prompts.encoder import ENCODER_WEIGHTS, AutoEncoder
+from fedbbpt_lite.prompts.image_encoder import ENCODER_WEIGHTS, AutoEncoder
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from safetensors.torch import save_file
 
 from fedbbpt_lite.blackbox.miniclip import WEIGHTS, ImageTower
 from fedbbpt_lite.blackbox.text_encoder import TextEncoder
-from fedbbpt_lite.datasets.registry import (
+from fedbbpt_lite.datasets.vision_sets import (
     DIGIT_NAMES,
     DIGIT_TEMPLATE,
     FASHION_NAMES,

@@ -17,7 +17,7 @@ import json
 import numpy as np
 import sources
 
-from fedbbpt_lite.datasets.text import TEXT_DIR
+from fedbbpt_lite.datasets.text_sets import TEXT_DIR
 
 WORDS = 64
 TEST_PER_CLASS = 100

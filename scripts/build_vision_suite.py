@@ -20,7 +20,7 @@ import sources
 from sklearn.datasets import load_digits
 
 from fedbbpt_lite.datasets import shifts
-from fedbbpt_lite.datasets.registry import (
+from fedbbpt_lite.datasets.vision_sets import (
     DIGIT_NAMES,
     DIGIT_TEMPLATE,
     FASHION_NAMES,

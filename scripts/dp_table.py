@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from fedbbpt_lite.results_store import ResultStore
-from fedbbpt_lite.tasks.vision_experiment import STEP_SIZES, VisionExperiment, run_vision
+from fedbbpt_lite.tasks.engine import run_experiment
+from fedbbpt_lite.tasks.vision_experiment import STEP_SIZES, VisionExperiment
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 KEY = ("setting", "noise_multiplier", "seed")
@@ -40,7 +41,7 @@ def main() -> None:
             experiment = VisionExperiment(
                 dataset="mnist_inverted", seed=seed, step_size=STEP_SIZES["grid"]
             )
-            result = run_vision(experiment, privacy=privacy)
+            result = run_experiment(experiment, privacy=privacy)
             row = dict(zip(KEY, key, strict=True))
             # what training learned: a run may return zero-shot instead, hiding the cost
             row.update(accuracy=result["learned_accuracy"], zero_shot=result["zero_shot_accuracy"])

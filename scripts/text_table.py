@@ -24,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fedbbpt_lite.datasets.text import load_text, text_dataset_names
+from fedbbpt_lite.datasets.text_sets import load_text, text_dataset_names
 from fedbbpt_lite.results_store import ResultStore
+from fedbbpt_lite.tasks.engine import run_experiment
 from fedbbpt_lite.tasks.step_size import select_step_size
-from fedbbpt_lite.tasks.text_experiment import CONTROLS, PROMPTS, TextExperiment, run_text, text_api
+from fedbbpt_lite.tasks.text_experiment import CONTROLS, PROMPTS, TextExperiment, text_api
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 RUNS = [("centralized", "iid"), ("fedbbpt", "iid"), ("fedbbpt", "dirichlet")]
@@ -64,7 +65,7 @@ def main() -> None:
                         seed=seed,
                     )
                     api = text_api(experiment.blackbox, data, cache=True)
-                    row = run_text(experiment, data, api)
+                    row = run_experiment(experiment, data, api)
                     seconds = round(time.time() - began, 1)
                     store.append({"phase": "test", **row, "seconds": seconds})
                     print(

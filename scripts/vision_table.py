@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from fedbbpt_lite.blackbox.miniclip import MiniCLIPBlackBox
-from fedbbpt_lite.datasets.registry import dataset_info, dataset_names, load_vision
+from fedbbpt_lite.datasets.vision_sets import dataset_info, dataset_names, load_vision
 from fedbbpt_lite.results_store import ResultStore
+from fedbbpt_lite.tasks.engine import run_experiment
 from fedbbpt_lite.tasks.step_size import select_step_size
-from fedbbpt_lite.tasks.vision_experiment import GENERATORS, VisionExperiment, run_vision
+from fedbbpt_lite.tasks.vision_experiment import GENERATORS, VisionExperiment
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 # (method, partition): the federated and local-only runs under IID and Dirichlet(0.5) splits.
@@ -95,7 +96,7 @@ def main() -> None:
                     continue
                 began = time.time()
                 experiment = VisionExperiment(**{**asdict(base), "seed": seed, "step_size": chosen})
-                row = {"phase": "test", **run_vision(experiment, data, blackbox)}
+                row = {"phase": "test", **run_experiment(experiment, data, blackbox)}
                 record(row, began)
                 print(
                     f"{dataset} {method} {partition} seed {seed}: {row['learned_accuracy']:.3f}",

@@ -14,7 +14,7 @@ from fedbbpt_lite.blackbox.meter import BudgetExceededError
 from fedbbpt_lite.blackbox.retry import RetryPolicy
 from fedbbpt_lite.cli import main
 from fedbbpt_lite.datasets.glue import load_glue
-from fedbbpt_lite.datasets.registry import load_vision
+from fedbbpt_lite.datasets.vision_sets import load_vision
 from fedbbpt_lite.federated import FedAvg, partition, run_simulation
 from fedbbpt_lite.federated.faults import with_dropouts
 from fedbbpt_lite.federated.privacy import DPFedAvg
@@ -24,7 +24,7 @@ from fedbbpt_lite.sweep import SweepSpec, load_spec, run_sweep
 from fedbbpt_lite.tasks.text_experiment import TextExperiment
 from fedbbpt_lite.tasks.toy_federation import QuadraticFederation
 from fedbbpt_lite.tasks.vision import accuracy
-from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, run_vision
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment
 from fedbbpt_lite.zo import SPSAGCConfig
 
 LABELS = np.repeat(np.arange(4), 5)
@@ -202,10 +202,10 @@ CATALOGUE = [
         r"spec must be a preset \(quick, full, paper\) or a spec file",
     ),
     (
-        "privacy settings without a noise multiplier",
-        lambda: run_vision(VisionExperiment(), privacy={"clip_norm": 1.0}),
+        "a noise multiplier without a clip norm",
+        lambda: VisionExperiment(noise_multiplier=1.0),
         ValueError,
-        "clip_norm and noise_multiplier",
+        "noise_multiplier needs a clip_norm",
     ),
 ]
 

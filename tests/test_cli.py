@@ -15,7 +15,7 @@ from fedbbpt_lite import cli
 from fedbbpt_lite.blackbox import Budget, MiniCLIPBlackBox
 from fedbbpt_lite.cli import main
 from fedbbpt_lite.datasets import dataset_info, dataset_names
-from fedbbpt_lite.datasets.text import load_text_file, text_dataset_names
+from fedbbpt_lite.datasets.text_sets import load_text_file, text_dataset_names
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_FIELDS = ("shift", "n_train", "n_test", "bytes", "description", "source")
@@ -118,9 +118,9 @@ def test_run_fedbbpt_spends_rounds_times_clients_times_local_steps(capsys):
 def test_run_says_when_the_budget_left_nothing_to_validate_what_it_returns(monkeypatch, capsys):
     # 2 calls: the first round of training, then nothing left to validate with
     spent = MiniCLIPBlackBox(budget=Budget(max_calls=2))
-    real = cli.run_vision
+    real = cli.run_experiment
     monkeypatch.setattr(
-        cli, "run_vision", lambda e, d, checkpoint=None: real(e, d, spent, checkpoint)
+        cli, "run_experiment", lambda e, d, checkpoint=None: real(e, d, spent, checkpoint)
     )
     assert main(["run", "--method", "fedbbpt", *TINY_RUN, "--step-size", "0.1"]) == 0
     out = capsys.readouterr().out
@@ -131,7 +131,15 @@ def test_run_says_when_the_budget_left_nothing_to_validate_what_it_returns(monke
 def test_run_passes_every_setting_through(capsys):
     argv = ["run", "--method", "centralized", "--dataset", "mnist", "--generator", "padding"]
     argv += [*TINY_RUN, "--partition", "dirichlet", "--alpha", "2.0", "--seed", "3"]
-    argv += ["--step-size", "0.05", "--server-lr", "0.5", "--fraction-fit", "0.5", "--json"]
+    argv += [
+        "--step-size",
+        "0.05",
+        "--server-learning-rate",
+        "0.5",
+        "--fraction-fit",
+        "0.5",
+        "--json",
+    ]
     assert main(argv) == 0
     result = _json_result(capsys)
     expected = {
@@ -213,8 +221,8 @@ def test_run_on_a_missing_file_exits_2(tmp_path, capsys):
         ("--step-size", "-1", "step_size"),
         ("--seed", "-1", "seed"),
         ("--clients", "two", "--clients"),
-        ("--method", "adam", "--method"),
-        ("--generator", "pixels", "--generator"),
+        ("--method", "adam", "method must be one of"),
+        ("--generator", "pixels", "generator must be one of"),
         ("--dataset", "imagenet", "--dataset"),
     ],
 )

@@ -10,7 +10,7 @@ from safetensors import safe_open
 import fedbbpt_lite as fbl
 from fedbbpt_lite.blackbox.miniclip import load_image_tower
 from fedbbpt_lite.prompts.coordinator import Coordinator
-from fedbbpt_lite.prompts.encoder import ENCODER_WEIGHTS, FEATURE_SHAPE, load_encoder
+from fedbbpt_lite.prompts.image_encoder import ENCODER_WEIGHTS, FEATURE_SHAPE, load_encoder
 
 
 @pytest.fixture(scope="module")

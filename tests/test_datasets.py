@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fedbbpt_lite.datasets import dataset_info, dataset_names, load_vision, shifts
-from fedbbpt_lite.datasets.registry import (
+from fedbbpt_lite.datasets.vision_sets import (
     DIGIT_NAMES,
     DIGIT_TEMPLATE,
     FASHION_NAMES,

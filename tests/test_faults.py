@@ -19,8 +19,9 @@ from fedbbpt_lite.federated.checkpoint import load_checkpoint
 from fedbbpt_lite.federated.faults import with_dropouts
 from fedbbpt_lite.federated.state_codec import decode_state, encode_state
 from fedbbpt_lite.policy_gradient import BDPLState
+from fedbbpt_lite.tasks.engine import run_experiment
 from fedbbpt_lite.tasks.toy_federation import QuadraticFederation
-from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, VisionFederation, run_vision
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, VisionFamily
 from fedbbpt_lite.zo import SPSAGCState
 
 QUAD = ToyFunction("quadratic", 4)
@@ -107,9 +108,12 @@ SMALL = {"clients": 3, "rounds": 4, "local_steps": 2, "shots": 4, "batch_size": 
 def test_a_spent_budget_ends_training_after_the_last_whole_round_and_saves_it(tmp_path):
     experiment = VisionExperiment(**SMALL)
     api = MiniCLIPBlackBox(budget=Budget(max_calls=15))  # 6 calls a round: round 3 runs out
-    federation = VisionFederation(experiment, blackbox=api)
+    federation = VisionFamily(experiment, api=api)
     path = tmp_path / "run.safetensors"
-    history = run_simulation(federation.client_fn, 3, federation.strategy(), 4, checkpoint=path)
+    strategy, initial = federation.server()
+    history = run_simulation(
+        federation.client_fn, 3, strategy, 4, initial_parameters=initial, checkpoint=path
+    )
     assert history.stopped["round"] == 3 and "budget" in history.stopped["reason"].lower()
     assert history.last_round == 2 and {row["round"] for row in history.fits} == {1, 2}
     saved = load_checkpoint(path)
@@ -117,7 +121,7 @@ def test_a_spent_budget_ends_training_after_the_last_whole_round_and_saves_it(tm
     np.testing.assert_array_equal(saved["parameters"][0], history.parameters[0])
     # training stops at round 3 still, validation coming after it; round 3's first clients spent
     # the calls left, so nothing is validated and what was learned returns
-    result = run_vision(experiment, blackbox=MiniCLIPBlackBox(budget=Budget(max_calls=15)))
+    result = run_experiment(experiment, api=MiniCLIPBlackBox(budget=Budget(max_calls=15)))
     assert len(result["accuracy_per_round"]) == 3  # rounds 0, 1 and 2
     (scores,) = result["validation_accuracy"]
     assert np.isnan(scores["learned"]) and np.isnan(scores["zero_shot"])
@@ -130,7 +134,8 @@ def test_a_spent_budget_ends_training_after_the_last_whole_round_and_saves_it(tm
 KILLED_RUN = """
 import json, os, signal, sys
 from fedbbpt_lite.blackbox import MiniCLIPBlackBox
-from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, VisionFederation, run_vision
+from fedbbpt_lite.tasks.engine import run_experiment
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment
 
 class DiesMidRound(MiniCLIPBlackBox):
     def query(self, *args):
@@ -139,7 +144,7 @@ class DiesMidRound(MiniCLIPBlackBox):
         return super().query(*args)
 
 api = DiesMidRound() if int(sys.argv[2]) >= 0 else MiniCLIPBlackBox()
-result = run_vision(VisionExperiment(**json.loads(sys.argv[3])), blackbox=api,
+result = run_experiment(VisionExperiment(**json.loads(sys.argv[3])), api=api,
                     checkpoint=sys.argv[1])
 print(json.dumps(result))
 """
@@ -160,7 +165,7 @@ def test_a_run_killed_mid_round_resumes_to_the_same_result(tmp_path):
     resumed = child(die_at=-1)
     assert resumed.returncode == 0, resumed.stderr
     result = json.loads(resumed.stdout)
-    whole = run_vision(VisionExperiment(**settings))
+    whole = run_experiment(VisionExperiment(**settings))
     assert result["accuracy_per_round"] == whole["accuracy_per_round"]
     assert result["accuracy"] == whole["accuracy"]
     assert result["client_accuracy"] == whole["client_accuracy"]
@@ -171,9 +176,9 @@ def test_a_run_killed_mid_round_resumes_to_the_same_result(tmp_path):
 
 def test_a_checkpoint_of_another_experiment_is_refused(tmp_path):
     path = tmp_path / "run.safetensors"
-    run_vision(VisionExperiment(**SMALL), checkpoint=path)
+    run_experiment(VisionExperiment(**SMALL), checkpoint=path)
     with pytest.raises(ValueError, match="belongs to a run with"):
-        run_vision(VisionExperiment(**{**SMALL, "step_size": 0.5}), checkpoint=path)
+        run_experiment(VisionExperiment(**{**SMALL, "step_size": 0.5}), checkpoint=path)
 
 
 def test_a_checkpoint_of_another_run_or_a_broken_one_is_refused(tmp_path):

@@ -14,7 +14,7 @@ from fedbbpt_lite.evolution import (
     run_generations,
     start_strategy,
 )
-from fedbbpt_lite.federated import Context, run_simulation
+from fedbbpt_lite.federated import ClientContext, run_simulation
 from fedbbpt_lite.federated.fedbpt import MEAN_LOSS, SIGMA_SQUARE_SUM, FedBPT, local_mu
 from fedbbpt_lite.federated.strategy import FitResult
 from fedbbpt_lite.prompts.soft import SoftPrompt
@@ -154,7 +154,7 @@ def test_a_checkpointed_fedbpt_run_resumes_to_the_same_result(tmp_path):
     labels = np.array([0, 1, 0, 1])
     soft = SoftPrompt(np.ones((1, 384), dtype=np.float32), intrinsic_dim=D, seed=0)
 
-    def client_fn(context: Context):
+    def client_fn(context: ClientContext):
         part = slice(2 * context.client_id, 2 * context.client_id + 2)
         return SoftPromptClient(
             context, api, texts[part], labels[part], ["sport", "business"], local_calls=POPSIZE,
@@ -183,7 +183,8 @@ def test_a_soft_prompt_client_runs_one_strategy_across_its_generations():
     texts = ["the match ended in a draw", "shares fell sharply today"]
     soft = SoftPrompt(np.ones((1, 384), dtype=np.float32), intrinsic_dim=D, seed=0)
     tuner = SoftPromptClient(
-        Context(0), api, texts, np.array([0, 1]), ["sport", "business"], local_calls=3 * POPSIZE,
+        ClientContext(0), api, texts, np.array([0, 1]), ["sport", "business"],
+        local_calls=3 * POPSIZE,
         prompt=soft, optimiser=CMAESConfig(popsize=POPSIZE, sigma=0.5),
     )  # fmt: skip
     (mean, sigma, covariance), _, metrics = tuner.fit(tuner.get_parameters({}), {"seed": 5})

@@ -12,7 +12,7 @@ import pytest
 
 from fedbbpt_lite.federated import (
     Client,
-    Context,
+    ClientContext,
     FedAvg,
     FitResult,
     History,
@@ -43,7 +43,7 @@ def sizes(num_clients: int) -> list[int]:
 class QuadraticClient(Client):
     """Gradient descent on 0.5 * ||theta - c_k||^2; counts fits and records configs in state."""
 
-    def __init__(self, context: Context, num_examples: int):
+    def __init__(self, context: ClientContext, num_examples: int):
         self.context = context
         self.k = context.client_id
         self.n = num_examples
@@ -76,7 +76,7 @@ class QuadraticClient(Client):
 def make_client_fn(num_clients: int, contexts: dict | None = None):
     n = sizes(num_clients)
 
-    def client_fn(context: Context) -> Client:
+    def client_fn(context: ClientContext) -> Client:
         if contexts is not None:
             contexts.setdefault(context.client_id, []).append(context)
         return QuadraticClient(context, n[context.client_id])
@@ -273,21 +273,21 @@ def test_different_seed_samples_differently():
 
 
 def test_per_client_seed_differs_between_clients_and_rounds():
-    contexts: dict[int, list[Context]] = {}
+    contexts: dict[int, list[ClientContext]] = {}
     run_simulation(make_client_fn(4, contexts), 4, FedAvg(), 3, seed=0)
     seeds = [c["seed"] for k in contexts for c in contexts[k][0].state["configs"]]
     assert len(seeds) == 12
     assert all(isinstance(s, int) for s in seeds)
     assert len(set(seeds)) == 12
     # ...and depends on the simulation seed.
-    other: dict[int, list[Context]] = {}
+    other: dict[int, list[ClientContext]] = {}
     run_simulation(make_client_fn(4, other), 4, FedAvg(), 3, seed=1)
     other_seeds = [c["seed"] for k in other for c in other[k][0].state["configs"]]
     assert not set(seeds) & set(other_seeds)
 
 
 def test_fit_config_reaches_the_client_with_the_seed():
-    contexts: dict[int, list[Context]] = {}
+    contexts: dict[int, list[ClientContext]] = {}
     strategy = FedAvg(on_fit_config_fn=lambda r: {"local_steps": 3, "lr": 0.25, "r": r})
     run_simulation(make_client_fn(2, contexts), 2, strategy, 2, seed=0)
     configs = contexts[1][0].state["configs"]
@@ -299,11 +299,11 @@ def test_fit_config_reaches_the_client_with_the_seed():
 
 
 def test_context_state_persists_per_client():
-    contexts: dict[int, list[Context]] = {}
+    contexts: dict[int, list[ClientContext]] = {}
     history = run_simulation(make_client_fn(6, contexts), 6, FedAvg(fraction_fit=0.5), 8, seed=2)
     times_sampled = pd.DataFrame(history.fits)["client"].value_counts().to_dict()
     for k, seen in contexts.items():
-        assert all(ctx is seen[0] for ctx in seen), "one Context per client for the whole run"
+        assert all(ctx is seen[0] for ctx in seen), "one ClientContext per client for the whole run"
         assert seen[0].client_id == k
         state = seen[0].state
         assert state.get("fits", 0) == times_sampled.get(k, 0)
@@ -670,7 +670,7 @@ def test_custom_strategy_plugs_in():
 
 
 def test_client_evaluate_is_optional_and_fit_is_required():
-    client = QuadraticClient(Context(0), 10)
+    client = QuadraticClient(ClientContext(0), 10)
     with pytest.raises(NotImplementedError, match="QuadraticClient"):
         client.evaluate(zeros(), {})
 

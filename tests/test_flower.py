@@ -28,11 +28,12 @@ from fedbbpt_lite.flower import (  # noqa: E402
     run_local,
     server_app,
 )
+from fedbbpt_lite.tasks.engine import run_experiment  # noqa: E402
 from fedbbpt_lite.tasks.toy_federation import QuadraticFederation  # noqa: E402
-from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, run_vision  # noqa: E402
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "examples" / "flower_vision"
+APP = ROOT / "examples" / "flower_app"
 BIN = Path(sys.executable).parent
 QUIET = {
     "FLWR_TELEMETRY_ENABLED": "0",
@@ -125,7 +126,9 @@ def test_run_local_from_a_kernel_without_the_venv_on_path_matches_the_in_process
     outcome = json.loads(result.read_text())
     assert outcome["accuracy"] > outcome["zero_shot_accuracy"]
     # the app runs at the generator's default step size
-    in_process = run_vision(VisionExperiment(clients=10, rounds=3, local_steps=2, step_size=0.1))
+    in_process = run_experiment(
+        VisionExperiment(clients=10, rounds=3, local_steps=2, step_size=0.1)
+    )
     assert outcome["accuracy_per_round"] == in_process["accuracy_per_round"]
     assert not (tmp_path / "home" / ".flwr").exists()
     left = [p.pid for p in psutil.process_iter() if _started_by_run_local(p)]

@@ -12,9 +12,10 @@ from fedbbpt_lite.blackbox.language_model import (
     load_language_model,
     verbaliser_template,
 )
-from fedbbpt_lite.datasets.text import load_text
+from fedbbpt_lite.datasets.text_sets import load_text
+from fedbbpt_lite.tasks.engine import run_experiment
 from fedbbpt_lite.tasks.text import prompted_logits, text_accuracy
-from fedbbpt_lite.tasks.text_experiment import TextExperiment, run_text
+from fedbbpt_lite.tasks.text_experiment import TextExperiment
 
 TEXTS = ["The striker scored twice in the cup final.", "Shares fell.", "A new phone was launched."]
 WORDS = ["sport", "business", "technology"]
@@ -125,11 +126,11 @@ def test_a_text_experiment_runs_bdpl_and_soft_prompts_on_a_verbaliser_and_refuse
         prompt_length=2,
         step_size=0.03,
     )
-    result = run_text(small, news)
+    result = run_experiment(small, news)
     validation = 4 * 2  # two clients score the learned prompt and three controls
     assert result["api_calls"] == 2 * 10 + validation and 0 <= result["accuracy"] <= 1
-    assert result == run_text(small, news)
-    soft = run_text(replace(small, prompt="soft_cma", popsize=5, step_size=1.0), news)
+    assert result == run_experiment(small, news)
+    soft = run_experiment(replace(small, prompt="soft_cma", popsize=5, step_size=1.0), news)
     assert soft["learned_prompts"] == [""] and 0 <= soft["learned_accuracy"] <= 1
     # two clients' generations, each mean scored once for FedBPT's server, and validation
     assert soft["api_calls"] == 2 * 10 + 2 + validation

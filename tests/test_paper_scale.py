@@ -21,15 +21,17 @@ from fedbbpt_lite.blackbox.language_model import (
     verbaliser_template,
 )
 from fedbbpt_lite.cli import main
+from fedbbpt_lite.datasets.base import unit_images
 from fedbbpt_lite.datasets.blackvip import BLACKVIP_SETS, load_blackvip, locate_blackvip
 from fedbbpt_lite.datasets.glue import GLUE_TASKS, load_glue
-from fedbbpt_lite.datasets.registry import load_vision, unit_images
-from fedbbpt_lite.datasets.text import load_text
+from fedbbpt_lite.datasets.text_sets import load_text
+from fedbbpt_lite.datasets.vision_sets import load_vision
 from fedbbpt_lite.prompts import Coordinator
 from fedbbpt_lite.sweep import PRESETS, experiments, run_sweep
-from fedbbpt_lite.tasks.text_experiment import TextExperiment, run_text
+from fedbbpt_lite.tasks.engine import run_experiment
+from fedbbpt_lite.tasks.text_experiment import TextExperiment
 from fedbbpt_lite.tasks.vision import predict
-from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, make_generator, run_vision
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, make_generator
 
 
 @pytest.fixture
@@ -175,12 +177,12 @@ def test_bdpl_runs_on_a_glue_pair_task_and_the_embedding_api_refuses_pairs(tmp_p
     experiment = TextExperiment(
         blackbox=tiny_masked, batch_size=4, candidates=5, step_size=1e-4, **settings
     )
-    result = run_text(experiment, data)
+    result = run_experiment(experiment, data)
     # 8 of the 12 pairs train; the 4 left are dealt to both clients to validate on, and each
     # scores the learned prompt and the three controls there
     assert result["api_calls"] == 4 + 2 * 4 and 0 <= result["accuracy"] <= 1
     with pytest.raises(ValueError, match="sentence pairs"):
-        run_text(TextExperiment(**settings), data)
+        run_experiment(TextExperiment(**settings), data)
 
 
 # ---- CLIP by name -------------------------------------------------------------------------------
@@ -213,7 +215,7 @@ def test_an_image_api_and_data_of_another_size_or_task_are_refused(tiny_clip, tm
     _eurosat(tmp_path)
     data = load_blackvip("blackvip/eurosat", tmp_path, image_size=32)
     with pytest.raises(ValueError, match="32-pixel images but blackbox 'miniclip' takes 28"):
-        run_vision(VisionExperiment(dataset="blackvip/eurosat"), data)
+        run_experiment(VisionExperiment(dataset="blackvip/eurosat"), data)
     with pytest.raises(ValueError, match=r"is an image API \(clip\)"):
         language_model_kind(tiny_clip)
     with pytest.raises(ValueError, match="is an image API"):
@@ -330,7 +332,7 @@ def test_a_federated_coordinator_run_on_a_blackvip_set_goes_through_clip(tmp_pat
         batch_size=4,
         step_size=0.01,
     )
-    result = run_vision(experiment, data)
+    result = run_experiment(experiment, data)
     # 2 clients x 2 steps, each one call of 2 x SP_AVG prompted copies of a client's 2 images
     steps = 4 * 10 * 2
     # then each client validates zero-shot and the learned prompt on its 2 held-out images

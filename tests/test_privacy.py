@@ -4,12 +4,14 @@ differential privacy by clipping updates and adding Gaussian noise at the server
 import numpy as np
 import pytest
 
-from fedbbpt_lite.datasets.registry import load_vision
-from fedbbpt_lite.federated import Context, FitResult
+from fedbbpt_lite.datasets.vision_sets import load_vision
+from fedbbpt_lite.federated import ClientContext, FitResult
 from fedbbpt_lite.federated.privacy import DPFedAvg
 from fedbbpt_lite.prompts import GridPrompt
+from fedbbpt_lite.tasks.engine import run_experiment
+from fedbbpt_lite.tasks.text_experiment import TextExperiment
 from fedbbpt_lite.tasks.vision_client import PromptClient
-from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, run_vision
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment
 from fedbbpt_lite.zo import SPSAGCConfig
 
 
@@ -65,15 +67,18 @@ def test_dp_settings_are_checked(options, message):
 
 
 def test_a_dp_run_reports_its_settings_and_what_clipping_did():
-    experiment = VisionExperiment(clients=4, rounds=2, local_steps=1, shots=4)
-    privacy = {"clip_norm": 0.05, "noise_multiplier": 1.0}
-    result = run_vision(experiment, privacy=privacy)
-    assert result["privacy"]["noise_multiplier"] == 1.0
+    experiment = VisionExperiment(
+        clients=4, rounds=2, local_steps=1, shots=4, clip_norm=0.05, noise_multiplier=1.0
+    )
+    result = run_experiment(experiment)
+    assert result["privacy"]["noise_multiplier"] == 1.0 and result["clip_norm"] == 0.05
     assert len(result["privacy"]["clipped_fraction"]) == 2
-    with pytest.raises(ValueError, match="privacy applies to method 'fedbbpt'"):
-        run_vision(VisionExperiment(method="centralized"), privacy=privacy)
-    with pytest.raises(ValueError, match="clip_norm and noise_multiplier"):
-        run_vision(experiment, privacy={"clip_norm": 1.0})
+    with pytest.raises(ValueError, match="applies to method 'fedbbpt' only"):
+        VisionExperiment(method="centralized", clip_norm=0.05)
+    with pytest.raises(ValueError, match="noise_multiplier needs a clip_norm"):
+        VisionExperiment(noise_multiplier=1.0)
+    with pytest.raises(ValueError, match="not soft_cma"):
+        TextExperiment(prompt="soft_cma", clip_norm=0.05)
 
 
 def test_a_reply_carries_parameters_a_count_and_three_numbers_never_data(clip):
@@ -81,7 +86,7 @@ def test_a_reply_carries_parameters_a_count_and_three_numbers_never_data(clip):
     images, labels = data.x_train[:24], data.y_train[:24].numpy()
     prompt = GridPrompt()
     client = PromptClient(
-        Context(0), clip, prompt, images, labels, data.prompts, SPSAGCConfig(a=0.1), 2, 8
+        ClientContext(0), clip, prompt, images, labels, data.prompts, SPSAGCConfig(a=0.1), 2, 8
     )
     parameters, count, metrics = client.fit([prompt.init_params()], {"seed": 0})
     assert [p.shape for p in parameters] == [(prompt.num_params,)]  # 49 numbers of a prompt

@@ -439,7 +439,7 @@ def test_nbval_runs_filled_copies_from_the_student_folder_without_the_venv_on_pa
 def test_kit_path_finds_kit_files_from_any_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert fbl.paths.kit_path("benchmarks/results/dp_cost.jsonl").is_file()
-    assert fbl.paths.kit_path("examples/flower_vision").is_dir()
+    assert fbl.paths.kit_path("examples/flower_app").is_dir()
     with pytest.raises(FileNotFoundError, match="benchmarks/results/nothing.jsonl"):
         fbl.paths.kit_path("benchmarks/results/nothing.jsonl")
     with pytest.raises(ValueError, match="relative"):
@@ -519,3 +519,17 @@ def test_data_readme_lists_every_committed_checksum():
     for weights in ("miniclip/miniclip.safetensors", "encoder/autoencoder.safetensors"):
         digest = hashlib.sha256((ROOT / "data" / weights).read_bytes()).hexdigest()
         assert digest in readme, f"data/README.md lacks the checksum of {weights}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_lessons_reach_the_kit_by_top_level_names_or_one_module_below(lesson):
+    """fbl.name or fbl.module.name: never a module two levels down, and no aliases of one."""
+    import types
+
+    for index, cell in enumerate(_code_cells(nbformat.read(lesson, as_version=4))):
+        for chain in re.findall(r"\bfbl((?:\.\w+)+)", cell.source):
+            found = fbl
+            for depth, name in enumerate(chain.strip(".").split(".")[:2]):
+                found = getattr(found, name)
+                deep = depth == 1 and isinstance(found, types.ModuleType)
+                assert not deep, f"{lesson.name} cell {index}: fbl{chain} is two modules deep"

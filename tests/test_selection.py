@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from fedbbpt_lite.blackbox.meter import BudgetExceededError
-from fedbbpt_lite.datasets.text import load_text
+from fedbbpt_lite.datasets.text_sets import load_text
 from fedbbpt_lite.federated import partition
+from fedbbpt_lite.tasks.engine import run_experiment
 from fedbbpt_lite.tasks.selection import (
     LEARNED,
     STEP_MULTIPLIERS,
@@ -21,7 +22,7 @@ from fedbbpt_lite.tasks.selection import (
     validation_accuracy,
     validation_shares,
 )
-from fedbbpt_lite.tasks.text_experiment import STEP_SIZES, TextExperiment, run_text
+from fedbbpt_lite.tasks.text_experiment import STEP_SIZES, TextExperiment
 
 
 def test_validation_shares_mirror_each_clients_training_labels_outside_its_draw():
@@ -118,7 +119,7 @@ def test_step_candidates_and_their_checkpoints():
 def test_without_a_step_size_a_run_keeps_the_candidate_best_on_validation():
     news = load_text("bbc_news")
     small = TextExperiment(prompt="probe", clients=2, rounds=1, shots=2, batch_size=4)
-    result = run_text(small, news)
+    result = run_experiment(small, news)
     scores = result["step_size_scores"]
     assert list(scores) == step_candidates(STEP_SIZES["probe"], None)
     assert result["step_size"] == max(scores, key=scores.get)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fedbbpt_lite.datasets import load_vision
-from fedbbpt_lite.datasets.text import load_text
+from fedbbpt_lite.datasets.text_sets import load_text
 from fedbbpt_lite.tasks.selection import STEP_MULTIPLIERS
 from fedbbpt_lite.tasks.step_size import candidates, select_step_size, validation_split
 from fedbbpt_lite.tasks.text_experiment import STEP_SIZES as TEXT_STEPS

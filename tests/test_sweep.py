@@ -14,11 +14,12 @@ import pytest
 
 from fedbbpt_lite import sweep
 from fedbbpt_lite.cli import main
-from fedbbpt_lite.datasets.registry import dataset_names
-from fedbbpt_lite.datasets.text import load_text, text_dataset_names
+from fedbbpt_lite.datasets.text_sets import load_text, text_dataset_names
+from fedbbpt_lite.datasets.vision_sets import dataset_names
 from fedbbpt_lite.results_store import read_rows
 from fedbbpt_lite.tasks import text_experiment, vision_experiment
-from fedbbpt_lite.tasks.text_experiment import TextExperiment, run_text, text_api
+from fedbbpt_lite.tasks.engine import run_experiment
+from fedbbpt_lite.tasks.text_experiment import TextExperiment, text_api
 from fedbbpt_lite.tasks.vision_experiment import VisionExperiment
 
 TINY_VISION = {"rounds": 1, "local_steps": 1, "batch_size": 8, "shots": 2}
@@ -137,7 +138,7 @@ def test_presets_cover_every_offline_data_set_with_every_method(preset):
         assert methods == set(vision_experiment.METHODS), name
     for name in text_dataset_names():
         mine = [e for e in runs if e.dataset == name]
-        assert {e.method for e in mine} == set(text_experiment.METHODS)
+        assert {e.method for e in mine} == set(text_experiment.TextExperiment.methods)
         assert {e.prompt for e in mine} == set(text_experiment.PROMPTS)
     assert len({sweep.run_id(e) for e in runs}) == len(runs)
 
@@ -161,7 +162,7 @@ def test_a_sweep_stores_every_run_and_a_rerun_runs_none(tmp_path, monkeypatch):
     def must_not_run(*args, **kwargs):
         raise AssertionError("a finished run ran again")
 
-    monkeypatch.setattr(sweep, "run_vision", must_not_run)
+    monkeypatch.setattr(sweep, "run_experiment", must_not_run)
     again = sweep.run_sweep(TINY, tmp_path, progress=False)
     assert (tmp_path / sweep.RUNS_FILE).read_text() == stored
     assert again["run_id"].tolist() == frame["run_id"].tolist()
@@ -205,7 +206,7 @@ def test_a_text_run_in_a_sweep_matches_the_same_run_alone(tmp_path, monkeypatch)
     )
     frame = sweep.run_sweep(spec, tmp_path, progress=False).set_index("prompt")
     for experiment in sweep.experiments(spec):
-        alone = run_text(experiment, small, text_api("minilm", small, cache=True))
+        alone = run_experiment(experiment, small, text_api("minilm", small, cache=True))
         stored = frame.loc[experiment.prompt]
         assert stored["accuracy"] == alone["accuracy"]
         assert stored["controls"] == alone["controls"]

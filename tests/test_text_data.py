@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fedbbpt_lite as fbl
-from fedbbpt_lite.datasets.text import verify_text_checksums
+from fedbbpt_lite.datasets.text_sets import verify_text_checksums
 
 
 @pytest.fixture(scope="module")

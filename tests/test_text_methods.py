@@ -9,9 +9,9 @@ import pytest
 
 from fedbbpt_lite.blackbox import EmbeddingBlackBox
 from fedbbpt_lite.blackbox.text_encoder import shared_text_encoder
-from fedbbpt_lite.datasets.text import load_text
+from fedbbpt_lite.datasets.text_sets import load_text
 from fedbbpt_lite.evolution import CMAESConfig, cma_search
-from fedbbpt_lite.federated import Context
+from fedbbpt_lite.federated import ClientContext
 from fedbbpt_lite.prompts.discrete import (
     candidate_vocabulary,
     prompt_text,
@@ -19,6 +19,7 @@ from fedbbpt_lite.prompts.discrete import (
     whole_words,
 )
 from fedbbpt_lite.prompts.soft import SoftPrompt, nearest_words
+from fedbbpt_lite.tasks.engine import run_experiment
 from fedbbpt_lite.tasks.selection import LEARNED, choose
 from fedbbpt_lite.tasks.text import SCALE, class_logits, label_embeddings
 from fedbbpt_lite.tasks.text_clients import ProbeClient, probe_logits
@@ -27,7 +28,6 @@ from fedbbpt_lite.tasks.text_experiment import (
     STEP_SIZES,
     TextExperiment,
     candidate_words,
-    run_text,
     soft_prompt_for,
 )
 
@@ -179,7 +179,7 @@ def test_cma_es_checks_its_arguments(call, match):
 
 def test_the_probe_starts_at_zero_shot_and_training_lowers_its_loss(api, bbc):
     texts, labels = list(bbc.train_texts[::40]), bbc.y_train[::40]
-    probe = ProbeClient(Context(0), api, texts, labels, bbc.prompts, 1, epochs=30, lr=30.0)
+    probe = ProbeClient(ClientContext(0), api, texts, labels, bbc.prompts, 1, epochs=30, lr=30.0)
     head = probe.get_parameters({})
     embeddings = api.query(texts)
     zero_shot = class_logits(api, texts, bbc.prompts)
@@ -215,7 +215,7 @@ def test_a_short_federated_run_is_reproducible_from_its_seed(bbc, prompt):
     experiment = TextExperiment(
         prompt=prompt, prompt_length=2, candidates=10, step_size=STEP_SIZES[prompt], **SMALL
     )
-    first, second = run_text(experiment, bbc), run_text(experiment, bbc)
+    first, second = run_experiment(experiment, bbc), run_experiment(experiment, bbc)
     assert first == second
     assert set(first["controls"]) == {"empty", "manual", "random"}
     assert first["zero_shot_accuracy"] == first["controls"]["manual"]
@@ -244,7 +244,7 @@ def test_baselines_spend_the_same_budget(bbc, method):
     experiment = TextExperiment(
         method=method, prompt="bdpl", candidates=10, step_size=STEP_SIZES["bdpl"], **SMALL
     )
-    result = run_text(experiment, bbc)
+    result = run_experiment(experiment, bbc)
     # the pooled tuner validates on one pooled set; local tuners each on their own
     validation = len(CONTROLS) + 1 if method == "centralized" else VALIDATION_CALLS
     assert (

@@ -9,8 +9,9 @@ import pytest
 import torch
 from tiny_data import CLASSES, tiny_arrays, write_tiny_npz
 
-from fedbbpt_lite.datasets.registry import load_vision_file
-from fedbbpt_lite.tasks.vision_experiment import VisionExperiment, run_vision
+from fedbbpt_lite.datasets.vision_sets import load_vision_file
+from fedbbpt_lite.tasks.engine import run_experiment
+from fedbbpt_lite.tasks.vision_experiment import VisionExperiment
 
 
 def write(tmp_path: Path, name: str = "mine", **overrides) -> Path:
@@ -95,7 +96,7 @@ def test_a_loaded_file_runs_through_run_vision(tmp_path, clip):
     experiment = VisionExperiment(
         dataset=data.name, method="zero_shot", clients=2, rounds=1, shots=2, batch_size=8
     )
-    result = run_vision(experiment, data, clip)
+    result = run_experiment(experiment, data, clip)
     assert result["dataset"] == "mine" and result["api_calls"] == 0
     assert 0.0 <= result["accuracy"] <= 1.0
     assert result["accuracy"] == result["zero_shot_accuracy"]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import fedbbpt_lite as fbl
-from fedbbpt_lite.federated import Context, FedAvg, partition, run_simulation
+from fedbbpt_lite.federated import ClientContext, FedAvg, partition, run_simulation
 from fedbbpt_lite.tasks.vision_client import PromptClient
 
 
@@ -74,7 +74,7 @@ def _small_client(clip, task, context, local_steps):
 
 
 def test_fit_spends_one_call_per_step_and_keeps_its_optimiser_state(clip, task):
-    context = Context(0)
+    context = ClientContext(0)
     client = _small_client(clip, task, context, local_steps=3)
     w0 = client.get_parameters({})
     calls = clip.meter.calls
@@ -90,7 +90,7 @@ def test_fit_spends_one_call_per_step_and_keeps_its_optimiser_state(clip, task):
 def test_same_seed_same_result(clip, task):
     results = []
     for _ in range(2):
-        client = _small_client(clip, task, Context(0), local_steps=2)
+        client = _small_client(clip, task, ClientContext(0), local_steps=2)
         results.append(client.fit(client.get_parameters({}), {"seed": 5})[0][0])
     np.testing.assert_array_equal(results[0], results[1])
 
@@ -99,7 +99,7 @@ def test_bad_arguments(clip, task):
     data, x, y = task
     with pytest.raises(ValueError, match="no images"):
         PromptClient(
-            Context(3),
+            ClientContext(3),
             clip,
             fbl.prompts.GridPrompt(),
             x[:0],
@@ -109,7 +109,7 @@ def test_bad_arguments(clip, task):
         )
     with pytest.raises((TypeError, ValueError), match="local_steps"):
         PromptClient(
-            Context(0),
+            ClientContext(0),
             clip,
             fbl.prompts.GridPrompt(),
             x,

@@ -10,19 +10,19 @@ import torch
 
 from fedbbpt_lite import zo
 from fedbbpt_lite.datasets import load_vision
-from fedbbpt_lite.datasets.registry import VisionDataset
+from fedbbpt_lite.datasets.vision_sets import VisionDataset
 from fedbbpt_lite.prompts import Coordinator, GridPrompt, PaddingPrompt
+from fedbbpt_lite.tasks.engine import run_experiment
 from fedbbpt_lite.tasks.selection import step_candidates
 from fedbbpt_lite.tasks.vision import prompt_loss_fn
 from fedbbpt_lite.tasks.vision_experiment import (
     METHODS,
     STEP_SIZES,
     VisionExperiment,
-    VisionFederation,
+    VisionFamily,
     few_shot_index,
     few_shot_pool,
     make_generator,
-    run_vision,
 )
 from fedbbpt_lite.tasks.whitebox import true_gradient, tune_whitebox
 
@@ -68,7 +68,7 @@ def tiny_results(inverted, clip_shared) -> dict:
     for method in METHODS:
         experiment = replace(TINY, method=method)
         before = clip_shared.meter.calls
-        result = run_vision(experiment, inverted, clip_shared)
+        result = run_experiment(experiment, inverted, clip_shared)
         result["_meter_calls"] = clip_shared.meter.calls - before
         results[method] = result
     return results
@@ -255,7 +255,7 @@ def test_tune_whitebox_validates_its_arguments(inverted, kwargs, error, name):
         )
 
 
-# --- run_vision -------------------------------------------------------------------------
+# --- run_experiment -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -313,13 +313,13 @@ def test_fedbbpt_reports_the_accuracy_after_every_round(tiny_results):
 
 @pytest.mark.parametrize("method", ["fedbbpt", "local_only"])
 def test_the_same_experiment_gives_the_same_result(tiny_results, inverted, clip, method):
-    again = run_vision(replace(TINY, method=method), inverted, clip)
+    again = run_experiment(replace(TINY, method=method), inverted, clip)
     first = {k: v for k, v in tiny_results[method].items() if not k.startswith("_")}
     assert again == first
 
 
 def test_another_seed_changes_the_fedbbpt_run(tiny_results, inverted, clip):
-    other = run_vision(replace(TINY, method="fedbbpt", seed=1), inverted, clip)
+    other = run_experiment(replace(TINY, method="fedbbpt", seed=1), inverted, clip)
     first = tiny_results["fedbbpt"]
     assert other["seed"] == 1 and other["api_calls"] == first["api_calls"]
     assert other["zero_shot_accuracy"] == first["zero_shot_accuracy"]
@@ -328,7 +328,7 @@ def test_another_seed_changes_the_fedbbpt_run(tiny_results, inverted, clip):
 
 def test_run_vision_loads_the_named_data_set_when_none_is_given(clip):
     experiment = replace(TINY, dataset="mnist", method="zero_shot")
-    result = run_vision(experiment, blackbox=clip)
+    result = run_experiment(experiment, api=clip)
     assert result["dataset"] == "mnist" and result["api_calls"] == 0
     assert result["accuracy"] >= 0.9, "MiniCLIP's own domain should be easy"
 
@@ -344,7 +344,7 @@ def test_a_short_fedbbpt_run_beats_zero_shot(inverted, clip):
         shots=8,
         step_size=0.1,
     )
-    result = run_vision(experiment, inverted, clip)
+    result = run_experiment(experiment, inverted, clip)
     assert experiment.steps == 45
     assert result["api_calls"] == clip.meter.calls == 45 + 2 * 5  # and validation
     assert result["selected"] == ["learned"]
@@ -355,24 +355,24 @@ def test_a_short_fedbbpt_run_beats_zero_shot(inverted, clip):
 
 
 def test_each_client_validates_on_pool_images_beside_its_training_share(inverted, clip):
-    fed = VisionFederation(replace(TINY, partition="dirichlet"), inverted, clip)
+    fed = VisionFamily(replace(TINY, partition="dirichlet"), inverted, clip)
     pool = inverted.y_train.numpy()
     index = few_shot_index(inverted, TINY.shots, np.random.default_rng(TINY.seed))
     for held, part in zip(fed.held, fed.parts, strict=True):
         assert not set(held) & set(index)
         assert np.array_equal(
-            np.bincount(pool[held], minlength=10), np.bincount(fed.y[part], minlength=10)
+            np.bincount(pool[held], minlength=10), np.bincount(fed.labels[part], minlength=10)
         )
 
 
 def test_a_prompt_worse_than_zero_shot_on_validation_is_not_returned(inverted, clip):
-    wild = run_vision(replace(TINY, step_size=1000.0), inverted, clip)
+    wild = run_experiment(replace(TINY, step_size=1000.0), inverted, clip)
     (scores,) = wild["validation_accuracy"]
     assert scores["learned"] <= scores["zero_shot"] and wild["selected"] == ["zero_shot"]
     assert wild["accuracy"] == wild["zero_shot_accuracy"] > wild["learned_accuracy"]
     assert (
         wild["client_accuracy"]
-        == run_vision(replace(TINY, method="zero_shot"), inverted, clip)["client_accuracy"]
+        == run_experiment(replace(TINY, method="zero_shot"), inverted, clip)["client_accuracy"]
     )
 
 
@@ -380,7 +380,7 @@ def test_a_pool_with_nothing_left_to_validate_on_returns_what_was_learned(invert
     labels = inverted.y_train.numpy()
     two = np.concatenate([np.flatnonzero(labels == c)[: TINY.shots] for c in range(10)])
     tight = replace(inverted, x_train=inverted.x_train[two], y_train=inverted.y_train[two])
-    result = run_vision(TINY, tight, clip)
+    result = run_experiment(TINY, tight, clip)
     assert result["selected"] == ["learned"] and result["validation_calls"] == 0
     assert np.isnan(result["validation_accuracy"][0]["learned"])
     assert result["api_calls"] == TINY.steps
@@ -388,17 +388,17 @@ def test_a_pool_with_nothing_left_to_validate_on_returns_what_was_learned(invert
 
 
 def test_without_a_step_size_validation_picks_it_and_the_test_set_never_does(inverted, clip):
-    searched = run_vision(replace(TINY, step_size=None), inverted, clip)
+    searched = run_experiment(replace(TINY, step_size=None), inverted, clip)
     tried = searched["step_size_scores"]
     assert list(tried) == step_candidates(STEP_SIZES["grid"], None)
     assert searched["step_size"] == max(tried, key=tried.get)
-    again = run_vision(replace(TINY, step_size=searched["step_size"]), inverted, clip)
+    again = run_experiment(replace(TINY, step_size=searched["step_size"]), inverted, clip)
     for key in ("learned_accuracy", "accuracy_per_round", "validation_accuracy"):
         assert again[key] == searched[key], key
     # every candidate spends the training budget and its validation queries
     assert searched["api_calls"] == len(tried) * (TINY.steps + 2) + 2
     shuffled = replace(inverted, y_test=inverted.y_test[torch.randperm(len(inverted.y_test))])
-    blind = run_vision(replace(TINY, step_size=None), shuffled, clip)
+    blind = run_experiment(replace(TINY, step_size=None), shuffled, clip)
     for key in ("step_size_scores", "selected", "validation_accuracy"):
         assert blind[key] == searched[key], key
 

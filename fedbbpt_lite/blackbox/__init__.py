@@ -6,6 +6,7 @@ from .embedding import EmbeddingBlackBox
 from .meter import Budget, BudgetExceededError, Meter
 from .miniclip import MiniCLIPBlackBox
 from .retry import RetryPolicy
+from .text_encoder import shared_text_encoder
 from .toy import TOY_FUNCTIONS, ToyBlackBox, ToyFunction
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "TOY_FUNCTIONS",
     "ToyBlackBox",
     "ToyFunction",
+    "shared_text_encoder",
     "TransientAPIError",
 ]

@@ -1,10 +1,11 @@
 """The offline vision and text suites, the shifts that built the vision one, and the paper's
 data sets (GLUE, BlackVIP's image sets) for users who download them."""
 
+from .base import TextDataset, VisionDataset, unit_images
 from .blackvip import blackvip_names, load_blackvip
 from .glue import glue_names, load_glue
-from .registry import VisionDataset, dataset_info, dataset_names, load_vision
-from .text import TextDataset, load_text, text_dataset_info, text_dataset_names
+from .text_sets import load_text, text_dataset_info, text_dataset_names
+from .vision_sets import dataset_info, dataset_names, load_vision
 
 __all__ = [
     "TextDataset",
@@ -19,4 +20,5 @@ __all__ = [
     "load_vision",
     "text_dataset_info",
     "text_dataset_names",
+    "unit_images",
 ]

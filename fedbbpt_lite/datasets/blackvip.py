@@ -20,7 +20,7 @@ import torch
 
 from ..paths import data_root
 from ..validation import check_count
-from .registry import VisionDataset
+from .base import VisionDataset
 
 PREFIX = "blackvip/"
 CLIP_SIZE = 224

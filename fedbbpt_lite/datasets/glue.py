@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import data_root
-from .text import TextDataset
+from .base import TextDataset
 
 HF_DATASET = "nyu-mll/glue"
 

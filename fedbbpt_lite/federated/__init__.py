@@ -3,10 +3,11 @@ what real federations need: checkpoints, injected faults, client-level different
 and FedBPT's server, a global CMA-ES."""
 
 from . import partition
-from .client import Client, Context, NDArrays
+from .client import Client, ClientContext, NDArrays
 from .faults import ClientDropout, with_dropouts
 from .fedbpt import FedBPT
 from .history import History
+from .partition import dirichlet, iid, label_skew, shards
 from .privacy import DPFedAvg, epsilon
 from .simulation import run_simulation
 from .strategy import FedAvg, FitResult, Strategy
@@ -14,7 +15,7 @@ from .strategy import FedAvg, FitResult, Strategy
 __all__ = [
     "Client",
     "ClientDropout",
-    "Context",
+    "ClientContext",
     "DPFedAvg",
     "FedAvg",
     "FedBPT",
@@ -22,8 +23,12 @@ __all__ = [
     "History",
     "NDArrays",
     "Strategy",
+    "dirichlet",
     "epsilon",
+    "iid",
+    "label_skew",
     "partition",
     "run_simulation",
+    "shards",
     "with_dropouts",
 ]

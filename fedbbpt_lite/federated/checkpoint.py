@@ -1,5 +1,5 @@
 """Checkpoints of a federation between rounds, in safetensors: the global parameters, every
-client's Context.state, the strategy's own state (Strategy.state), the sampling generator and
+client's ClientContext.state, the strategy's own state (Strategy.state), the sampling generator and
 the History so far.
 
 A run given a checkpoint path saves one after every round (whole or not at all: written beside

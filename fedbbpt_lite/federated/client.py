@@ -1,7 +1,7 @@
 """The client side, shaped like Flower's NumPyClient so lessons carry over to real federations.
 
 Parameters travel as a list of NumPy arrays. A client is rebuilt by client_fn each round from
-its Context, whose `state` dict persists across rounds (e.g. SPSA-GC momentum), as in Flower.
+its ClientContext, whose `state` dict persists across rounds (e.g. SPSA-GC momentum), as in Flower.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ Scalar = bool | int | float | str
 
 
 @dataclass
-class Context:
+class ClientContext:
     """What the simulation keeps for one client between rounds."""
 
     client_id: int

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..validation import check_count, check_real
-from .client import Client, Context
+from .client import Client, ClientContext
 
 
 class ClientDropout(RuntimeError):
@@ -37,8 +37,8 @@ class _DroppingClient(Client):
 
 
 def with_dropouts(
-    client_fn: Callable[[Context], Client], rate: float, seed: int = 0
-) -> Callable[[Context], Client]:
+    client_fn: Callable[[ClientContext], Client], rate: float, seed: int = 0
+) -> Callable[[ClientContext], Client]:
     """client_fn whose clients drop out of each fit with probability `rate`."""
     rate = check_real("rate", rate, below=1.0)
     seed = check_count("seed", seed, minimum=0)

@@ -18,7 +18,7 @@ from ..blackbox.base import TransientAPIError
 from ..blackbox.meter import BudgetExceededError
 from ..validation import check_count
 from .checkpoint import load_checkpoint, save_checkpoint
-from .client import Client, Context, NDArrays
+from .client import Client, ClientContext, NDArrays
 from .faults import ClientDropout
 from .history import History
 from .strategy import FitResult, Strategy
@@ -146,7 +146,7 @@ def run_rounds(
 
 
 def run_simulation(
-    client_fn: Callable[[Context], Client],
+    client_fn: Callable[[ClientContext], Client],
     num_clients: int,
     strategy: Strategy,
     num_rounds: int,
@@ -172,7 +172,7 @@ def run_simulation(
     seed = check_count("seed", seed, minimum=0)
     if not isinstance(strategy, Strategy):
         raise TypeError(f"strategy must be a Strategy, got {type(strategy).__name__}")
-    contexts = [Context(client_id) for client_id in range(num_clients)]
+    contexts = [ClientContext(client_id) for client_id in range(num_clients)]
     rng, history = np.random.default_rng(seed), None
     settings = {"num_clients": num_clients, "seed": seed, "run": run_settings}
     if checkpoint is not None and Path(checkpoint).exists():

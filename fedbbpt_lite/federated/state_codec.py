@@ -1,4 +1,4 @@
-"""A client's Context.state as plain arrays and JSON, so it can be checkpointed or shipped.
+"""A client's ClientContext.state as plain arrays and JSON, so it can be checkpointed or shipped.
 
 Values may be NumPy arrays, numbers, strings, None, or dataclasses of these from the kit's own
 modules (SPSAGCState, BDPLState): what a safetensors file or a Flower record can carry. Nothing

@@ -36,8 +36,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from ..blackbox.base import APITimeoutError
 from ..blackbox.meter import BudgetExceededError
-from ..federated.client import Client
-from ..federated.client import Context as KitContext
+from ..federated.client import Client, ClientContext
 from ..federated.faults import ClientDropout
 from ..federated.history import History
 from ..federated.simulation import CLIENT_FAULTS, run_rounds
@@ -60,7 +59,7 @@ def message_contents(content: RecordDict) -> dict:
     return described
 
 
-ClientFn = Callable[[KitContext], Client]
+ClientFn = Callable[[ClientContext], Client]
 
 
 @dataclass
@@ -89,7 +88,7 @@ def client_app(make_client_fn: Callable[[dict], ClientFn]) -> ClientApp:
     @app.train()
     def train(message: Message, context: Context) -> Message:
         client_id = int(context.node_config["partition-id"])
-        kit_context = KitContext(client_id, state=_load_state(context))
+        kit_context = ClientContext(client_id, state=_load_state(context))
         parameters = message.content["arrays"].to_numpy_ndarrays()
         config = dict(message.content["config"])
         client_fn = make_client_fn(dict(context.run_config))

@@ -2,7 +2,7 @@
 
 from . import discrete
 from .coordinator import Coordinator
-from .soft import SoftPrompt
+from .soft import SoftPrompt, nearest_words
 from .visual import GridPrompt, PaddingPrompt
 
-__all__ = ["Coordinator", "GridPrompt", "PaddingPrompt", "SoftPrompt", "discrete"]
+__all__ = ["Coordinator", "GridPrompt", "PaddingPrompt", "SoftPrompt", "discrete", "nearest_words"]

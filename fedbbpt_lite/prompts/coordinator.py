@@ -22,7 +22,7 @@ from torch import nn
 from torch.func import functional_call
 
 from ..validation import check_choice, check_count, check_real
-from .encoder import FEATURE_SHAPE, load_encoder
+from .image_encoder import FEATURE_SHAPE, load_encoder
 from .visual import add_prompt, check_pixel_std, parameter_rows
 
 PROMPT_SIZE = 28  # the side of the prompt the decoder draws (and of the encoder's input)

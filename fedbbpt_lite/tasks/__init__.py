@@ -1,6 +1,8 @@
-"""Tasks wire a prompt generator, a black box and a loss together, and run experiments."""
+"""Tasks wire a prompt generator, a black box and a loss together, and run experiments:
+engine.run_experiment runs any task family (vision_experiment, text_experiment) the same way."""
 
 from . import (
+    engine,
     selection,
     step_size,
     text,
@@ -12,14 +14,54 @@ from . import (
     vision_experiment,
     whitebox,
 )
+from .engine import Experiment, Family, run_experiment
+from .text import text_accuracy
+from .text_experiment import (
+    CONTROLS,
+    PROMPTS,
+    TextExperiment,
+    TextFamily,
+    candidate_words,
+    control_prompts,
+    soft_prompt_for,
+)
+from .toy_federation import QuadraticFederation
+from .vision import accuracy as image_accuracy
+from .vision import prompt_loss_fn
+from .vision_client import PromptClient
+from .vision_experiment import VisionExperiment, VisionFamily, few_shot_pool
+from .whitebox import true_gradient
+
+EXPERIMENTS = {experiment.task: experiment for experiment in (VisionExperiment, TextExperiment)}
 
 __all__ = [
+    "CONTROLS",
+    "EXPERIMENTS",
+    "PROMPTS",
+    "Experiment",
+    "Family",
+    "PromptClient",
+    "QuadraticFederation",
+    "TextExperiment",
+    "TextFamily",
+    "VisionExperiment",
+    "VisionFamily",
+    "candidate_words",
+    "control_prompts",
+    "engine",
+    "few_shot_pool",
+    "image_accuracy",
+    "prompt_loss_fn",
+    "run_experiment",
     "selection",
+    "soft_prompt_for",
     "step_size",
     "text",
+    "text_accuracy",
     "text_clients",
     "text_experiment",
     "toy_federation",
+    "true_gradient",
     "vision",
     "vision_client",
     "vision_experiment",

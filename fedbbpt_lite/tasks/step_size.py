@@ -13,13 +13,13 @@ import numpy as np
 
 from ..blackbox.base import BlackBox
 from ..datasets.few_shot import per_class_indices
-from ..datasets.registry import VisionDataset
-from ..datasets.text import TextDataset
+from ..datasets.text_sets import TextDataset
+from ..datasets.vision_sets import VisionDataset
 from ..validation import check_count
-from . import text_experiment
+from .engine import run_experiment
 from .selection import step_candidates
-from .text_experiment import TextExperiment, run_text
-from .vision_experiment import VisionExperiment, default_step_size, run_vision
+from .text_experiment import TextExperiment
+from .vision_experiment import VisionExperiment
 
 
 def validation_split(data, per_class: int, seed: int = 0):
@@ -56,13 +56,9 @@ def validation_split(data, per_class: int, seed: int = 0):
 
 def candidates(experiment: VisionExperiment | TextExperiment) -> list[float]:
     """The step sizes tried for this experiment's method and generator (or prompt method)."""
-    if isinstance(experiment, TextExperiment):
-        default = text_experiment.STEP_SIZES[experiment.prompt]
-    elif experiment.method == "zero_shot":
+    if experiment.method == "zero_shot":
         raise ValueError("method 'zero_shot' tunes nothing, so it has no step size to select")
-    else:
-        default = default_step_size(experiment)
-    return step_candidates(default, None)
+    return step_candidates(experiment.default_step, None)
 
 
 def select_step_size(
@@ -75,10 +71,11 @@ def select_step_size(
     return the best step size and each candidate's validation accuracy (ties go to the smaller).
     The runs spend len(candidates) x the experiment's API budget, on `blackbox` when given."""
     validation = validation_split(data, per_class, seed=experiment.seed)
-    run = run_text if isinstance(experiment, TextExperiment) else run_vision
     # a run may return a control instead: score what the step size learned
     scores = {
-        a: run(replace(experiment, step_size=a), validation, blackbox)["learned_accuracy"]
+        a: run_experiment(replace(experiment, step_size=a), validation, blackbox)[
+            "learned_accuracy"
+        ]
         for a in candidates(experiment)
     }
     return max(scores, key=scores.get), scores

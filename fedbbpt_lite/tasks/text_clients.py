@@ -22,7 +22,7 @@ from .. import zo
 from ..blackbox.base import BlackBox
 from ..blackbox.language_model import LanguageModelBlackBox
 from ..evolution import CMAESConfig, initial_covariance, run_generations, start_strategy
-from ..federated.client import Client, Context
+from ..federated.client import Client, ClientContext
 from ..federated.fedbpt import MEAN_LOSS, SIGMA_SQUARE_SUM
 from ..policy_gradient import BDPLConfig, BDPLState, bdpl_step, uniform_theta
 from ..prompts.discrete import prompt_text
@@ -37,7 +37,7 @@ class _TextClient(Client):
 
     def __init__(
         self,
-        context: Context,
+        context: ClientContext,
         api: BlackBox,
         texts,
         labels,
@@ -89,7 +89,7 @@ class _TextClient(Client):
 
 
 class DiscretePromptClient(_TextClient):
-    """BDPL on the client: theta (positions x candidates), AdamW moments in the Context."""
+    """BDPL on the client: theta (positions x candidates), AdamW moments in the ClientContext."""
 
     def __init__(self, *args, candidates: list[str], positions: int, config: BDPLConfig, **kw):
         super().__init__(*args, **kw)
@@ -146,7 +146,7 @@ class SoftPromptClient(_TextClient):
         return [z]
 
     def _classes(self) -> np.ndarray | None:
-        """The class descriptions' embeddings, asked once and kept in the Context (None for a
+        """The class descriptions' embeddings, asked once and kept in the ClientContext (None for a
         verbaliser API, which scores its label words itself)."""
         if isinstance(self.api, LanguageModelBlackBox):
             return None

@@ -1,8 +1,10 @@
-"""One text experiment, any prompt method, at a stated API budget, beside its three controls.
+"""Text experiments: BDPL's word prompts, BBT's soft prompts and a linear probe on a text API,
+each beside its three controls, run by tasks.engine.
 
 Every tuned method gets the same budget: rounds x clients-per-round x local_calls API calls,
 each one batch of batch_size texts (the linear probe needs only one call per client).
-  method  fedbbpt      clients tune locally, the server aggregates (FedAvg; FedBPT for soft_cma)
+  method  zero_shot    the manual prompt, no tuning (0 calls)
+          fedbbpt      clients tune locally, the server aggregates (FedAvg; FedBPT for soft_cma)
           centralized  one tuner with all the clients' texts pooled, the whole budget
           local_only   each client tunes alone on its share; mean of their accuracies
   prompt  bdpl         BDPL: `prompt_length` words from `candidates` candidate words drawn at
@@ -22,8 +24,7 @@ controls there (tasks.selection). Test texts are scored by a separate, unbilled 
 
 from __future__ import annotations
 
-import functools
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,21 +37,18 @@ from ..blackbox.language_model import (
     verbaliser_template,
 )
 from ..blackbox.text_encoder import shared_text_encoder
-from ..datasets.few_shot import per_class_indices
-from ..datasets.text import TextDataset, load_text
+from ..datasets.text_sets import TextDataset, load_text
 from ..evolution import CMAESConfig
-from ..federated import Context, FedAvg, partition, run_simulation
+from ..federated import ClientContext
 from ..federated.fedbpt import FedBPT
 from ..policy_gradient import BDPLConfig, best_prompt
 from ..prompts.discrete import candidate_vocabulary, prompt_text, random_words
 from ..prompts.soft import SoftPrompt
-from ..validation import check_choice, check_count, check_run_settings
-from . import selection
+from ..validation import check_choice, check_count
+from .engine import Experiment, Family, setting
 from .text import label_embeddings, prompted_logits, soft_class_logits
 from .text_clients import DiscretePromptClient, ProbeClient, SoftPromptClient, probe_logits
-from .vision import client_accuracy
 
-METHODS = ("fedbbpt", "centralized", "local_only")
 PROMPTS = ("bdpl", "soft_cma", "soft_spsa", "probe")
 CONTROLS = ("empty", "manual", "random")
 EMBEDDING = "minilm"
@@ -63,39 +61,29 @@ SP_AVG = zo.SPSAGCConfig().sp_avg  # the soft prompt's SPSA-GC draws per step
 
 
 @dataclass(frozen=True)
-class TextExperiment:
-    """Everything that defines a run; the same experiment and seed give the same numbers."""
+class TextExperiment(Experiment):
+    """A text run's settings."""
 
-    dataset: str = "bbc_news"
-    blackbox: str = "minilm"
-    method: str = "fedbbpt"
-    prompt: str = "bdpl"
-    clients: int = 5
-    rounds: int = 5
-    local_calls: int = 20
-    batch_size: int = 16
-    shots: int = 16
-    partition: str = "iid"
-    alpha: float = 0.5
-    fraction_fit: float = 1.0
-    prompt_length: int = 5
-    candidates: int = 100
-    candidate_set: str = "random"
-    samples: int = 10
-    popsize: int = 10
-    intrinsic_dim: int = 50
-    step_size: float | None = None
-    seed: int = 0
+    dataset: str = setting("bbc_news", "a text data set by name")
+    blackbox: str = setting(
+        EMBEDDING, "minilm (embedding API), smollm2, or a language model's name or folder"
+    )
+    prompt: str = setting("bdpl", "the prompt method: bdpl, soft_cma, soft_spsa or probe")
+    local_calls: int = setting(20, "API calls per client per round")
+    prompt_length: int = setting(5, "words (BDPL) per prompt")
+    candidates: int = setting(100, "BDPL's candidate words")
+    candidate_set: str = setting("random", "BDPL's candidates: random or topical words")
+    samples: int = setting(10, "BDPL's sampled prompts per step")
+    popsize: int = setting(10, "CMA-ES's population")
+    intrinsic_dim: int = setting(50, "the soft prompt's intrinsic dimension")
+
+    task = "text"
+    counts = (*Experiment.counts, "local_calls", "prompt_length")
 
     def __post_init__(self):
-        check_choice("method", self.method, METHODS)
+        super().__post_init__()
         check_choice("prompt", self.prompt, PROMPTS)
-        check_choice("partition", self.partition, partition.SCHEMES)
         check_choice("candidate_set", self.candidate_set, CANDIDATE_SETS)
-        if not isinstance(self.blackbox, str) or not self.blackbox.strip():
-            raise ValueError(
-                f"blackbox must be 'minilm', 'smollm2' or a model name, got {self.blackbox!r}"
-            )
         if self.blackbox == "miniclip":
             raise ValueError(
                 f"blackbox {self.blackbox!r} is an image API; text takes 'minilm', 'smollm2' or "
@@ -106,11 +94,10 @@ class TextExperiment:
                 f"prompt 'probe' needs the embedding API (blackbox={EMBEDDING!r}); verbaliser "
                 "black boxes take word prompts (bdpl) and soft prompts (soft_cma, soft_spsa)"
             )
-        for name in ("clients", "rounds", "local_calls", "batch_size", "shots", "prompt_length"):
-            check_count(name, getattr(self, name))
+        if self.clip_norm is not None and self.prompt == "soft_cma":
+            raise ValueError("clip_norm (privacy) applies to FedAvg, not soft_cma's FedBPT server")
         for name in ("candidates", "samples", "popsize", "intrinsic_dim"):
             check_count(name, getattr(self, name), minimum=2)
-        check_run_settings(self)
         per_step = self.calls_per_step
         if self.local_calls % per_step:
             raise ValueError(
@@ -126,10 +113,20 @@ class TextExperiment:
         return steps.get(self.prompt, 1)
 
     @property
+    def round_steps(self) -> int:
+        return self.local_calls // self.calls_per_step
+
+    @property
+    def default_step(self) -> float:
+        return STEP_SIZES[self.prompt]
+
+    @property
     def calls(self) -> int:
         """API calls of the whole budget (prompt methods; the probe spends far fewer)."""
-        per_round = FedAvg(fraction_fit=self.fraction_fit).num_fit_clients(self.clients)
-        return self.rounds * per_round * self.local_calls
+        return self.steps * self.calls_per_step
+
+    def family(self, data=None, api=None, evaluator=None) -> TextFamily:
+        return TextFamily(self, data, api, evaluator)
 
 
 def candidate_words(
@@ -185,221 +182,128 @@ def control_prompts(data: TextDataset, length: int, seed: int) -> dict[str, str]
     return {"empty": "", "manual": data.manual_prompt, "random": " ".join(random)}
 
 
-def run_text(
-    experiment: TextExperiment,
-    data: TextDataset | None = None,
-    api: BlackBox | None = None,
-    evaluator: BlackBox | None = None,
-    checkpoint=None,
-) -> dict:
-    """Run one experiment; return its settings, the test accuracy of the prompt it returns
-    (the learned one, or a control that beat it on the clients' validation texts: `selected`,
-    `validation_accuracy`, see tasks.selection) and of the learned one (after every round too,
-    when federated), each client's accuracy on its own label mix, the controls' accuracies,
-    the API calls and examples that training and validation spent (and saved, when `api`
-    caches; validation_calls of them validating), and the learned prompt where it has words.
-    Without experiment.step_size, each of selection.step_candidates is trained and the best on
-    validation kept (step_size_scores).
+class TextFamily(Family):
+    """A text experiment's pieces: the few-shot texts, the prompt method's clients and server,
+    and the three controls (empty, manual, random words; zero-shot is the manual prompt).
     `evaluator` scores the test set unbilled (a caching one can be shared by runs on the same
-    data, as a sweep does). `checkpoint` (federated runs): a file saved after every round,
-    resumed from when it exists (see federated.run_simulation); one per step size tried."""
-    data = data if data is not None else load_text(experiment.dataset)
-    if experiment.blackbox == EMBEDDING and isinstance(data.train_texts[0], tuple):
-        raise ValueError(
-            f"data set {data.name!r} holds sentence pairs, which the embedding API cannot "
-            "take: choose a verbaliser blackbox (e.g. 'FacebookAI/roberta-large')"
-        )
-    api = api if api is not None else text_api(experiment.blackbox, data)
-    if evaluator is None:  # caching: the final score repeats the last round's
-        evaluator = text_api(experiment.blackbox, data, cache=True)
-    rng = np.random.default_rng(experiment.seed)
-    index = per_class_indices(data.y_train, len(data.class_names), experiment.shots, rng)
-    texts, labels = [data.train_texts[i] for i in index], data.y_train[index]
-    parts = partition.partition(
-        labels, experiment.clients, experiment.partition, rng, alpha=experiment.alpha
-    )
-    held = selection.validation_shares(data.y_train, index, parts, experiment.seed)
-    test_texts, test_labels = list(data.test_texts), data.y_test
-    classes = data.prompts
-    kind = experiment.prompt
-    calls, examples = api.meter.calls, api.meter.examples
-    saved_calls, saved_examples = api.meter.saved_calls, api.meter.saved_examples
+    data, as a sweep does)."""
 
-    words, class_embeddings = [], {}
-    if kind == "bdpl":
-        words = candidate_words(
-            data, experiment.candidates, experiment.candidate_set, experiment.seed
-        )
-    elif isinstance(api, EmbeddingBlackBox) and kind != "probe":  # asked once of each
-        class_embeddings = {id(evaluator): label_embeddings(evaluator, classes)}
-        class_embeddings[id(api)] = label_embeddings(api, classes)
+    controls = CONTROLS
+    zero_shot = "manual"
 
-    @functools.cache
-    def soft_prompt(step: float) -> SoftPrompt:
-        """CMA-ES's step size is BBT's alpha, the projection's scale, at BBT's sigma of 1
-        (CMA-ES is scale-invariant: a larger sigma with the same alpha would search alike)."""
-        alpha = step if kind == "soft_cma" else 1.0
-        return soft_prompt_for(
-            data, experiment.intrinsic_dim, experiment.seed, alpha, BBT_SIGMA, api
-        )
+    def __init__(
+        self,
+        experiment: TextExperiment,
+        data: TextDataset | None = None,
+        api: BlackBox | None = None,
+        evaluator: BlackBox | None = None,
+    ):
+        data = data if data is not None else load_text(experiment.dataset)
+        if experiment.blackbox == EMBEDDING and isinstance(data.train_texts[0], tuple):
+            raise ValueError(
+                f"data set {data.name!r} holds sentence pairs, which the embedding API cannot "
+                "take: choose a verbaliser blackbox (e.g. 'FacebookAI/roberta-large')"
+            )
+        api = api if api is not None else text_api(experiment.blackbox, data)
+        if evaluator is None:  # caching: the final score repeats the last round's
+            evaluator = text_api(experiment.blackbox, data, cache=True)
+        super().__init__(experiment, data, api, evaluator, data.y_train, len(data.class_names))
+        self.test_inputs, self.test_labels = list(data.test_texts), data.y_test
+        self.kind = experiment.prompt
+        self.control_words = control_prompts(data, experiment.prompt_length, experiment.seed)
+        self.words = []
+        if self.kind == "bdpl":
+            self.words = candidate_words(
+                data, experiment.candidates, experiment.candidate_set, experiment.seed
+            )
+        self._soft_prompts = {}
+        # a soft prompt goes in front of inputs only: the class descriptions' embeddings are
+        # asked once of each embedding API (None: a verbaliser scores its label words itself)
+        self._class_embeddings = {
+            id(blackbox): label_embeddings(blackbox, data.prompts)
+            for blackbox in (evaluator, api)
+            if isinstance(blackbox, EmbeddingBlackBox)
+            and self.kind.startswith("soft")
+            and experiment.method != "zero_shot"
+        }
 
-    def logits(blackbox, some_texts, parameters, step: float) -> np.ndarray:
-        if kind == "bdpl":
-            prompt = prompt_text(words, best_prompt(parameters[0]))
-            return prompted_logits(blackbox, some_texts, classes, prompt)
-        if kind == "probe":
-            return probe_logits(parameters, blackbox.query(list(some_texts)))
-        prompt = soft_prompt(step).embeddings(parameters[0])
-        classes_seen = class_embeddings.get(id(blackbox))  # None for a verbaliser
-        return soft_class_logits(blackbox, some_texts, classes_seen, prompt)
+    def examples(self, pool_index: np.ndarray) -> list:
+        return [self.data.train_texts[i] for i in pool_index]
 
-    def learned_words(parameters) -> str:
-        return prompt_text(words, best_prompt(parameters[0])) if kind == "bdpl" else ""
+    def soft_prompt(self, step: float) -> SoftPrompt:
+        """The soft prompt at a step size. CMA-ES's step size is BBT's alpha, the projection's
+        scale, at BBT's sigma of 1 (CMA-ES is scale-invariant: a larger sigma with the same
+        alpha would search alike)."""
+        if step not in self._soft_prompts:
+            alpha = step if self.kind == "soft_cma" else 1.0
+            self._soft_prompts[step] = soft_prompt_for(
+                self.data, self.experiment.intrinsic_dim, self.experiment.seed, alpha,
+                BBT_SIGMA, self.api,
+            )  # fmt: skip
+        return self._soft_prompts[step]
 
-    def client(step: float, context: Context, idx: np.ndarray, local_calls: int):
-        if kind == "bdpl":
+    def predict(self, blackbox, inputs, parameters, step: float) -> np.ndarray:
+        if self.kind == "bdpl":
+            return self.predict_words(blackbox, inputs, self.learned_words(parameters))
+        if self.kind == "probe":
+            return probe_logits(parameters, blackbox.query(list(inputs))).argmax(1)
+        prompt = self.soft_prompt(step).embeddings(parameters[0])
+        classes = self._class_embeddings.get(id(blackbox))
+        return soft_class_logits(blackbox, inputs, classes, prompt).argmax(1)
+
+    def predict_words(self, blackbox, inputs, prompt: str) -> np.ndarray:
+        return prompted_logits(blackbox, inputs, self.data.prompts, prompt).argmax(1)
+
+    def predict_control(self, blackbox, inputs, name: str) -> np.ndarray:
+        return self.predict_words(blackbox, inputs, self.control_words[name])
+
+    def learned_words(self, parameters) -> str:
+        return prompt_text(self.words, best_prompt(parameters[0])) if self.kind == "bdpl" else ""
+
+    def client(self, context: ClientContext, idx: np.ndarray, steps: int, step: float):
+        experiment = self.experiment
+        if self.kind == "bdpl":
             config = BDPLConfig(lr=step, samples=experiment.samples)
-            options = {"candidates": words, "positions": experiment.prompt_length, "config": config}
+            options = {
+                "candidates": self.words,
+                "positions": experiment.prompt_length,
+                "config": config,
+            }
             client_class = DiscretePromptClient
-        elif kind == "probe":
+        elif self.kind == "probe":
             options, client_class = {"lr": step}, ProbeClient
         else:
             optimiser = (
                 CMAESConfig(popsize=experiment.popsize, sigma=BBT_SIGMA)
-                if kind == "soft_cma"
+                if self.kind == "soft_cma"
                 else zo.SPSAGCConfig(a=step)
             )
-            options = {"prompt": soft_prompt(step), "optimiser": optimiser}
+            options = {"prompt": self.soft_prompt(step), "optimiser": optimiser}
             client_class = SoftPromptClient
-        member_texts = [texts[i] for i in idx]
         return client_class(
-            context, api, member_texts, labels[idx], classes, local_calls,
-            experiment.batch_size, **options,
+            context, self.api, self.examples(self.index[idx]), self.labels[idx],
+            self.data.prompts, steps * experiment.calls_per_step, experiment.batch_size,
+            **options,
         )  # fmt: skip
 
-    def test_predictions(parameters, step: float) -> np.ndarray:
-        return logits(evaluator, test_texts, parameters, step).argmax(1)
-
-    def train(step: float) -> dict:
-        """The learned parameters of each model (one, or one per client for local_only)."""
-        if experiment.method != "fedbbpt":
-            groups = [np.arange(len(labels))] if experiment.method == "centralized" else parts
-            share = experiment.calls // len(groups)
-            models, train_loss = [], []
-            for number, idx in enumerate(groups):
-                tuner = client(step, Context(number), idx, share)
-                seed = int(np.random.default_rng([experiment.seed, number]).integers(2**31))
-                parameters, _, metrics = tuner.fit(tuner.get_parameters({}), {"seed": seed})
-                models.append(parameters)
-                train_loss.append(round(metrics["train_loss"], 4))
-            return {"models": models, "train_loss": train_loss, "accuracy_per_round": []}
-
-        def evaluate(_round: int, parameters) -> dict:
-            predicted = test_predictions(parameters, step)
-            return {"accuracy": float((predicted == test_labels).mean())}
-
-        initial = None
-        if kind == "soft_cma":
-            strategy = FedBPT(
-                num_clients=experiment.clients,
-                dimension=experiment.intrinsic_dim,
-                sigma=BBT_SIGMA,
-                local_popsize=experiment.popsize,
-                seed=experiment.seed + 1,  # cma reads seed 0 as "from the clock"
-                fraction_fit=experiment.fraction_fit,
-                evaluate_fn=evaluate,
-            )
-            initial = strategy.parameters()
-        else:
-            strategy = FedAvg(fraction_fit=experiment.fraction_fit, evaluate_fn=evaluate)
-        history = run_simulation(
-            lambda context: client(step, context, parts[context.client_id], experiment.local_calls),
-            experiment.clients,
-            strategy,
-            experiment.rounds,
-            seed=experiment.seed,
-            initial_parameters=initial,
-            checkpoint=selection.step_checkpoint(checkpoint, step, experiment.step_size),
-            run_settings={
-                **{k: v for k, v in asdict(experiment).items() if k != "rounds"},
-                "step_size": step,
-            },
+    def strategy(self, step: float, evaluate, privacy: dict | None = None):
+        """FedAvg (DPFedAvg with privacy), or FedBPT's global CMA-ES for soft_cma."""
+        if self.kind != "soft_cma":
+            return super().strategy(step, evaluate, privacy)
+        experiment = self.experiment
+        strategy = FedBPT(
+            num_clients=experiment.clients,
+            dimension=experiment.intrinsic_dim,
+            sigma=BBT_SIGMA,
+            local_popsize=experiment.popsize,
+            seed=experiment.seed + 1,  # cma reads seed 0 as "from the clock"
+            fraction_fit=experiment.fraction_fit,
+            evaluate_fn=evaluate,
         )
-        rounds = history.to_dataframe()
+        return strategy, strategy.parameters()
+
+    def record(self, models: list) -> dict:
         return {
-            "models": [history.parameters],
-            "train_loss": rounds["train_loss"].iloc[1:].round(4).tolist(),  # round 0 evaluates
-            "accuracy_per_round": rounds["accuracy"].round(4).tolist(),
+            "control_prompts": self.control_words,
+            "learned_prompts": [self.learned_words(p) if p is not None else "" for p in models],
         }
-
-    holders = [
-        [([data.train_texts[i] for i in v], data.y_train[v], weight) for v, weight in group]
-        for group in selection.holder_groups(experiment.method, held, parts)
-    ]
-
-    spent = {"validation_calls": 0}
-
-    def validated(predict, group) -> float:
-        before = api.meter.calls
-        score = selection.validation_accuracy(predict, group)
-        spent["validation_calls"] += api.meter.calls - before
-        return score
-
-    def validate(models, step: float) -> list[float]:
-        return [
-            validated(lambda x, y, p=parameters: logits(api, x, p, step).argmax(1), group)
-            for parameters, group in zip(models, holders, strict=True)
-        ]
-
-    control_words = control_prompts(data, experiment.prompt_length, experiment.seed)
-    control_scores = {
-        name: [
-            validated(lambda x, y, p=prompt: prompted_logits(api, x, classes, p).argmax(1), group)
-            for group in holders
-        ]
-        for name, prompt in control_words.items()
-    }
-    steps = selection.step_candidates(STEP_SIZES[kind], experiment.step_size)
-    step, run, step_scores = selection.search_steps(steps, train, validate)
-
-    control_predictions = {
-        name: prompted_logits(evaluator, test_texts, classes, prompt).argmax(1)
-        for name, prompt in control_words.items()
-    }
-    chosen, scores = selection.pick(run["validation"], control_scores)
-    learned = [test_predictions(parameters, step) for parameters in run["models"]]
-    returned = [
-        p if name == selection.LEARNED else control_predictions[name]
-        for p, name in zip(learned, chosen, strict=True)
-    ]
-
-    def accuracy(predicted: np.ndarray) -> float:
-        return float((predicted == test_labels).mean())
-
-    # One model for every client, except local-only where each client keeps its own.
-    owned = returned if experiment.method == "local_only" else returned * len(parts)
-    return {
-        "task": "text",
-        **asdict(experiment),
-        "step_size": step,
-        "step_size_scores": step_scores if experiment.step_size is None else {},
-        "accuracy": round(float(np.mean([accuracy(p) for p in returned])), 4),
-        "learned_accuracy": round(float(np.mean([accuracy(p) for p in learned])), 4),
-        "selected": chosen,
-        "validation_accuracy": scores,
-        "zero_shot_accuracy": round(accuracy(control_predictions["manual"]), 4),
-        "controls": {name: round(accuracy(p), 4) for name, p in control_predictions.items()},
-        "control_prompts": control_words,
-        "api_calls": api.meter.calls - calls,
-        "validation_calls": spent["validation_calls"],
-        "examples_sent": api.meter.examples - examples,
-        "saved_calls": api.meter.saved_calls - saved_calls,
-        "saved_examples": api.meter.saved_examples - saved_examples,
-        "train_loss": run["train_loss"],
-        "accuracy_per_round": run["accuracy_per_round"],
-        "client_accuracy": [
-            round(client_accuracy(predicted, test_labels, labels[idx], len(classes)), 4)
-            for predicted, idx in zip(owned, parts, strict=True)
-        ],
-        "learned_prompts": [learned_words(parameters) for parameters in run["models"]],
-    }

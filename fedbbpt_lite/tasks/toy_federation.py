@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import zo
-from ..federated.client import Client, Context
+from ..federated.client import Client, ClientContext
 from ..validation import check_count, check_real
 
 
@@ -79,7 +79,7 @@ class QuadraticFederation:
         dim = self.dim
 
         class QuadraticClient(Client):
-            def __init__(self, context: Context):
+            def __init__(self, context: ClientContext):
                 self.context = context
 
             def get_parameters(self, config_: dict):

@@ -3,7 +3,7 @@
 Each fit starts from the server's parameters, runs local SPSA-GC steps on mini-batches of the
 client's own images (every step is one batched black-box call), and returns the parameters,
 its number of examples and what it spent. The SPSA-GC state (step counter and correction
-vector) lives in the client's Context, so it persists across rounds as BlackVIP's would.
+vector) lives in the client's ClientContext, so it persists across rounds as BlackVIP's would.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch
 
 from .. import zo
 from ..blackbox.base import BlackBox
-from ..federated.client import Client, Context
+from ..federated.client import Client, ClientContext
 from ..validation import check_count
 from .vision import prompt_loss_fn
 
@@ -23,7 +23,7 @@ class PromptClient(Client):
 
     def __init__(
         self,
-        context: Context,
+        context: ClientContext,
         blackbox: BlackBox,
         generator,
         images: torch.Tensor,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 
 from ..paths import DATA_DIR
 from ..validation import check_template
+from .base import VisionDataset
 from .manifest import file_matches, manifest_entry, read_manifest
 
 VISION_DIR = DATA_DIR / "vision"
@@ -36,27 +36,6 @@ FASHION_NAMES = (
 DIGIT_TEMPLATE = "a photo of the digit {}"
 FASHION_TEMPLATE = "a photo of a {}"
 MANIFEST = VISION_DIR / "manifest.json"
-
-
-@dataclass(frozen=True)
-class VisionDataset:
-    """A few-shot pool and a test set of images (N, C, H, W): floats in [0, 1], shape
-    (N, C, 28, 28) for the committed suite, or uint8 pixels for the paper-scale sets (see
-    unit_images). tuning: the data set's own optimiser and prompt defaults, if it has any."""
-
-    name: str
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    class_names: tuple[str, ...]
-    template: str
-    tuning: dict = field(default_factory=dict)
-
-    @property
-    def prompts(self) -> list[str]:
-        """The manual zero-shot prompt of each class, e.g. 'a photo of the digit zero'."""
-        return [self.template.format(name) for name in self.class_names]
 
 
 def dataset_names() -> list[str]:
@@ -88,11 +67,6 @@ def load_vision(name: str) -> VisionDataset:
         class_names=tuple(str(n) for n in arrays["class_names"]),
         template=str(arrays["template"]),
     )
-
-
-def unit_images(images: torch.Tensor) -> torch.Tensor:
-    """Images as floats in [0, 1] (uint8 pixels are divided by 255, floats pass through)."""
-    return images.float() / 255 if images.dtype == torch.uint8 else images
 
 
 def verify_checksums() -> dict[str, bool]:

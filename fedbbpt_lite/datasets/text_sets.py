@@ -8,37 +8,17 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..paths import DATA_DIR
 from ..validation import check_real, check_template
+from .base import TextDataset
 from .manifest import file_matches, manifest_entry, read_manifest
 
 TEXT_DIR = DATA_DIR / "text"
 MANIFEST = TEXT_DIR / "manifest.json"
-
-
-@dataclass(frozen=True)
-class TextDataset:
-    """A pool and a test set of texts with integer labels naming class_names; template
-    describes a class, manual_prompt is a hand-written prefix for every input."""
-
-    name: str
-    train_texts: tuple[str, ...]
-    y_train: np.ndarray
-    test_texts: tuple[str, ...]
-    y_test: np.ndarray
-    class_names: tuple[str, ...]
-    template: str
-    manual_prompt: str = ""
-
-    @property
-    def prompts(self) -> list[str]:
-        """The manual description of each class, e.g. 'This news article is about sport.'"""
-        return [self.template.format(name) for name in self.class_names]
 
 
 def text_dataset_names() -> list[str]:

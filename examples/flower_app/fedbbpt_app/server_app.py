@@ -3,20 +3,7 @@
 import json
 from pathlib import Path
 
-from fedbbpt_lite.flower import ServerSetup, server_app
-
-from .task import federation
-
-
-def setup(run_config: dict) -> ServerSetup:
-    fed = federation(run_config)
-    return ServerSetup(
-        strategy=fed.strategy(),
-        num_rounds=fed.experiment.rounds,
-        num_clients=fed.experiment.clients,
-        initial_parameters=[fed.generator.init_params()],
-        seed=fed.experiment.seed,
-    )
+from fedbbpt_lite.flower import experiment_server_app
 
 
 def report(history, context) -> None:
@@ -33,4 +20,4 @@ def report(history, context) -> None:
         Path(context.run_config["result-file"]).write_text(json.dumps(result))
 
 
-app = server_app(setup, on_history=report)
+app = experiment_server_app(on_history=report)
