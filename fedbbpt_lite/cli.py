@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 from dataclasses import fields, replace
+from pathlib import Path
 
 from .blackbox.embedding import EmbeddingBlackBox
 from .blackbox.miniclip import MiniCLIPBlackBox
@@ -199,6 +200,10 @@ def _sweep(args) -> int:
     frame = run_sweep(args.spec or args.preset, args.out, progress=not args.quiet)
     print(f"{len(frame)} runs stored; summary, table and figures in {args.out}/")
     print(markdown_table(summarise(frame)))
+    claims = Path(args.out) / "claims.md"
+    if claims.exists():
+        print(f"The README's claims, as these runs measured them ({claims}):\n")
+        print(claims.read_text())
     return 0
 
 

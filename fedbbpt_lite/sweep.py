@@ -42,10 +42,11 @@ GROUP = ("task", "dataset", "method", "variant", "setting", "clients", "test_eve
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """The grid of a sweep. Methods apply to the tasks that have them (whitebox and zero_shot
-    to vision; text results carry their zero-shot controls); generators are vision's, prompts
-    text's. `vision` and `text` hold any other experiment settings (e.g. rounds). test_every
-    scores every k-th test example of each data set (1: all of them; a quick look at 5).
+    """The grid of a sweep. Methods (a list, or one per task: {vision: [...], text: [...]})
+    apply to the tasks that have them (whitebox to vision only; text results carry their
+    controls); generators are vision's, prompts text's. `vision` and `text` hold any other
+    experiment settings (e.g. rounds). test_every scores every k-th test example of each data
+    set (1: all of them; a quick look at 5).
     method_partitions names the partitions a method runs on where it differs from the rule
     (pooled or untuned methods on the IID split once, the others on every partition);
     overrides set settings of the runs that match, each {"match": {setting: value, ...},
@@ -54,7 +55,7 @@ class SweepSpec:
     (DPFedAvg)."""
 
     datasets: tuple[str, ...]
-    methods: tuple[str, ...] = vision_experiment.METHODS
+    methods: tuple[str, ...] | dict = vision_experiment.METHODS
     generators: tuple[str, ...] = ("grid",)
     prompts: tuple[str, ...] = ("bdpl",)
     partitions: tuple[str, ...] = ("iid", "dirichlet")
@@ -69,7 +70,14 @@ class SweepSpec:
     privacy: tuple = (None,)
 
     def __post_init__(self):
-        lists = ("datasets", "methods", "generators", "prompts", "partitions", "alphas")
+        if isinstance(self.methods, dict):  # per task: {vision: [...], text: [...]}
+            for task in self.methods:
+                check_choice("methods", task, tuple(EXPERIMENTS))
+            object.__setattr__(self, "methods", {t: tuple(m) for t, m in self.methods.items()})
+            flat = tuple(dict.fromkeys(m for ms in self.methods.values() for m in ms))
+        lists = ("datasets", "generators", "prompts", "partitions", "alphas")
+        if not isinstance(self.methods, dict):
+            lists = ("methods", *lists)
         for axis in (*lists, "clients", "seeds", "privacy"):
             _as_tuple(self, axis)
         object.__setattr__(self, "overrides", tuple(self.overrides))
@@ -77,7 +85,7 @@ class SweepSpec:
         for name in self.datasets:
             check_choice("datasets", name, tuple(known))
         methods = tuple(dict.fromkeys(VisionExperiment.methods + TextExperiment.methods))
-        for name in self.methods:
+        for name in flat if isinstance(self.methods, dict) else self.methods:
             check_choice("methods", name, methods)
         for name in self.generators:
             check_choice("generators", name, vision_experiment.GENERATORS)
@@ -189,7 +197,8 @@ def experiments(spec: SweepSpec) -> list[VisionExperiment | TextExperiment]:
             variants = spec.generators if task == "vision" else spec.prompts
             kind = "generator" if task == "vision" else "prompt"
             settings = spec.vision if task == "vision" else spec.text
-            for method in (m for m in spec.methods if m in methods):
+            wanted = spec.methods.get(task, ()) if isinstance(spec.methods, dict) else spec.methods
+            for method in (m for m in wanted if m in methods):
                 privacy = spec.privacy if method == "fedbbpt" else (None,)
                 for variant, clients, (partition, alpha), dp in itertools.product(
                     variants, spec.clients, _splits(spec, method), privacy
@@ -206,7 +215,9 @@ def experiments(spec: SweepSpec) -> list[VisionExperiment | TextExperiment]:
                         **(dp or {}),
                     )
                     for override in spec.overrides:
-                        if all(getattr(experiment, k) == v for k, v in override["match"].items()):
+                        if all(
+                            getattr(experiment, k, None) == v for k, v in override["match"].items()
+                        ):
                             experiment = replace(experiment, **override["set"])
                     if experiment.step_size is None and method != "zero_shot":
                         # a run given no step size trains one per candidate to choose:
@@ -409,9 +420,11 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def write_report(out) -> list[Path]:
-    """summary.csv, summary.md and accuracy_<task>.png in the sweep folder; returns the paths."""
+    """summary.csv, summary.md, accuracy_<task>.png and, when the runs can test any of the
+    README's claims, claims.md (fedbbpt_lite.claims) in the sweep folder; returns the paths."""
     import matplotlib.pyplot as plt
 
+    from .claims import check_claims, claims_markdown
     from .plots import plot_sweep_accuracy
 
     out = Path(out)
@@ -420,6 +433,10 @@ def write_report(out) -> list[Path]:
     written = [out / "summary.csv", out / "summary.md"]
     table.to_csv(written[0], index=False)
     written[1].write_text(markdown_table(table))
+    claims = check_claims(frame)
+    if claims:
+        written.append(out / "claims.md")
+        written[-1].write_text(claims_markdown(claims))
     for task in sorted(table["task"].unique()):
         figure = plot_sweep_accuracy(table[table["task"] == task], title=f"{task}: test accuracy")
         figure.savefig(out / f"accuracy_{task}.png", dpi=110)
@@ -430,7 +447,7 @@ def write_report(out) -> list[Path]:
 
 PRESETS = {
     # Every offline data set with every method at a small budget, one seed, scored on every
-    # 5th test example: `make demo`, minutes on 2 cores.
+    # 5th test example: lesson 06, minutes on 2 cores.
     "quick": SweepSpec(
         datasets=tuple(dataset_names() + text_dataset_names()),
         prompts=text_experiment.PROMPTS,

@@ -1,19 +1,18 @@
 """benchmarks/RESULTS.md, generated from the committed results stores: one section per sweep spec
 in benchmarks/specs/ (its store in benchmarks/results/<spec>/) and the quick preset's sweep
-(benchmarks/results/sweep_quick/, what `make demo` runs). The README and the lessons cite these
+(benchmarks/results/sweep_quick/, lesson 06's). The README and the lessons cite these
 tables; `make report` regenerates the file and `make test` fails when the committed one differs.
-Usage: python scripts/report.py [--check]
+Usage: python scripts/report.py
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from fedbbpt_lite import sweep
+from fedbbpt_lite.claims import check_claims, claims_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "benchmarks" / "specs"
@@ -69,6 +68,10 @@ def section(name: str, source: str, flag: str) -> list[str]:
             f"{c} prompt {100 * np.mean([s[c] for s in by_seed]):.1f}" for c in by_seed.iloc[0]
         ]
         lines += [f"Controls on {dataset} (no tuning): " + ", ".join(cells) + ".", ""]
+    claims = check_claims(frame)
+    if claims:
+        lines += ["The README's claims, as these runs measured them:", ""]
+        lines += [claims_markdown(claims).rstrip(), ""]
     returned = frame[[any(s != "learned" for s in chosen) for chosen in frame["selected"]]]
     lines += [
         f"{len(returned)} of {len(frame)} runs returned a control for at least one model "
@@ -92,20 +95,6 @@ def render() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the committed file differs")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        if REPORT.read_text() != text:
-            print(f"{REPORT} is stale: run `make report`", file=sys.stderr)
-            return 1
-        return 0
-    REPORT.write_text(text)
-    print(f"wrote {REPORT}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    REPORT.write_text(render())
+    print(f"wrote {REPORT}")

@@ -201,3 +201,18 @@ def test_a_superlink_and_two_supernodes_on_loopback_complete_two_rounds(tmp_path
     outcome = json.loads(result.read_text())
     assert outcome["rounds"] == 2 and outcome["failures"] == 0
     assert len(outcome["accuracy_per_round"]) == 3
+
+
+def test_a_run_config_describes_any_task_by_its_experiment_fields():
+    from fedbbpt_lite.flower import experiment_of
+    from fedbbpt_lite.tasks.text_experiment import TextExperiment
+
+    vision_defaults = {"dataset": "mnist_inverted", "generator": "grid", "local-steps": 5}
+    text = experiment_of({**vision_defaults, "task": "text", "dataset": "bbc_news"})
+    assert text == TextExperiment(dataset="bbc_news")  # the vision-only keys are left out
+    vision = experiment_of({**vision_defaults, "clients": 3, "result-file": ""})
+    assert (vision.clients, vision.local_steps, vision.method) == (3, 5, "fedbbpt")
+    with pytest.raises(ValueError, match="'local-step' is no experiment setting"):
+        experiment_of({"local-step": 5})
+    with pytest.raises(ValueError, match="task must be one of vision, text"):
+        experiment_of({"task": "audio"})

@@ -438,7 +438,7 @@ def test_nbval_runs_filled_copies_from_the_student_folder_without_the_venv_on_pa
 
 def test_kit_path_finds_kit_files_from_any_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert fbl.paths.kit_path("benchmarks/results/dp_cost.jsonl").is_file()
+    assert fbl.paths.kit_path("benchmarks/results/dp_cost/runs.jsonl").is_file()
     assert fbl.paths.kit_path("examples/flower_app").is_dir()
     with pytest.raises(FileNotFoundError, match="benchmarks/results/nothing.jsonl"):
         fbl.paths.kit_path("benchmarks/results/nothing.jsonl")
@@ -533,3 +533,48 @@ def test_lessons_reach_the_kit_by_top_level_names_or_one_module_below(lesson):
                 found = getattr(found, name)
                 deep = depth == 1 and isinstance(found, types.ModuleType)
                 assert not deep, f"{lesson.name} cell {index}: fbl{chain} is two modules deep"
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """{module: the kit's modules it imports}, from every `from ... import` in its source
+    (inside functions too); `from . import zo` names the module zo, not the package."""
+    import ast
+
+    package = Path(fbl.__file__).parent
+    modules = {}
+    for path in package.rglob("*.py"):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {name: set() for name in modules}
+    for name, path in modules.items():
+        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            base = here[: len(here) - node.level + 1] if node.level else []
+            target = ".".join(base + ([node.module] if node.module else []))
+            if target not in modules:
+                continue
+            subs = {f"{target}.{a.name}" for a in node.names} & set(modules)
+            graph[name] |= subs | ({target} if len(subs) < len(node.names) else set())
+            graph[name].discard(name)
+    return graph
+
+
+def test_the_package_has_no_import_cycles():
+    graph = _package_imports()
+    assert "fedbbpt_lite.datasets.base" in graph["fedbbpt_lite.datasets.blackvip"]
+    done, active = set(), []
+
+    def visit(name):
+        if name in active:
+            raise AssertionError("import cycle: " + " -> ".join([*active, name]))
+        if name not in done:
+            active.append(name)
+            for imported in sorted(graph[name]):
+                visit(imported)
+            active.pop()
+            done.add(name)
+
+    for name in sorted(graph):
+        visit(name)

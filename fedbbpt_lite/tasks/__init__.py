@@ -1,19 +1,7 @@
 """Tasks wire a prompt generator, a black box and a loss together, and run experiments:
 engine.run_experiment runs any task family (vision_experiment, text_experiment) the same way."""
 
-from . import (
-    engine,
-    selection,
-    step_size,
-    text,
-    text_clients,
-    text_experiment,
-    toy_federation,
-    vision,
-    vision_client,
-    vision_experiment,
-    whitebox,
-)
+from . import selection, step_size, text_clients, whitebox
 from .engine import Experiment, Family, run_experiment
 from .text import text_accuracy
 from .text_experiment import (
@@ -48,7 +36,6 @@ __all__ = [
     "VisionFamily",
     "candidate_words",
     "control_prompts",
-    "engine",
     "few_shot_pool",
     "image_accuracy",
     "prompt_loss_fn",
@@ -56,14 +43,8 @@ __all__ = [
     "selection",
     "soft_prompt_for",
     "step_size",
-    "text",
     "text_accuracy",
     "text_clients",
-    "text_experiment",
-    "toy_federation",
     "true_gradient",
-    "vision",
-    "vision_client",
-    "vision_experiment",
     "whitebox",
 ]

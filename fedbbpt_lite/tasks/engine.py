@@ -33,8 +33,10 @@ def setting(default, doc: str):
 
 @dataclass(frozen=True)
 class Experiment:
-    """The settings every task shares; a task's experiment adds its own. The same experiment
-    and seed give the same numbers."""
+    """The settings every task shares; a task's experiment adds its own, and the properties
+    round_steps (optimiser steps a client takes a round) and default_step (the centre of the
+    step-size search), and family(data, api, evaluator): the Family that runs it. The same
+    experiment and seed give the same numbers."""
 
     dataset: str = setting("", "a data set by name")
     blackbox: str = setting(
@@ -106,23 +108,9 @@ class Experiment:
         return FedAvg(fraction_fit=self.fraction_fit).num_fit_clients(self.clients)
 
     @property
-    def round_steps(self) -> int:
-        """Optimiser steps a client takes each round."""
-        raise NotImplementedError
-
-    @property
-    def default_step(self) -> float:
-        """The method's default step size (the centre of the step-size search)."""
-        raise NotImplementedError
-
-    @property
     def steps(self) -> int:
         """Optimiser steps of the whole budget."""
         return self.rounds * self.clients_per_round * self.round_steps
-
-    def family(self, data=None, api=None, evaluator=None) -> Family:
-        """The task family that runs this experiment."""
-        raise NotImplementedError
 
 
 class Family:
@@ -130,7 +118,10 @@ class Family:
     (the same in every process), the clients' validation examples, clients, strategy and
     predictions. A subclass sets test_inputs, test_labels, controls (names of the prompts
     every result is scored beside) and zero_shot (which of them zero-shot is), and implements
-    the methods that raise NotImplementedError."""
+    examples(pool_index) (the inputs, as the API takes them), predict(blackbox, inputs,
+    parameters, step) and predict_control(blackbox, inputs, name) (predicted classes),
+    client(context, idx, steps, step) (a tuner of the draw's examples at idx taking `steps`
+    optimiser steps a fit), and for a method of its own beyond METHODS, train_own(step)."""
 
     controls: tuple[str, ...] = ()
     zero_shot = ""
@@ -155,22 +146,6 @@ class Family:
             self.pool_labels, self.index, self.parts, self.experiment.seed
         )
 
-    def examples(self, pool_index: np.ndarray):
-        """The pool's inputs at pool_index, as the API takes them."""
-        raise NotImplementedError
-
-    def predict(self, blackbox, inputs, parameters, step: float) -> np.ndarray:
-        """Predicted classes of inputs through blackbox, with the learned prompt."""
-        raise NotImplementedError
-
-    def predict_control(self, blackbox, inputs, name: str) -> np.ndarray:
-        """Predicted classes of inputs through blackbox, with a control prompt."""
-        raise NotImplementedError
-
-    def client(self, context: ClientContext, idx: np.ndarray, steps: int, step: float):
-        """A tuner of the draw's examples at idx taking `steps` optimiser steps per fit."""
-        raise NotImplementedError
-
     def strategy(self, step: float, evaluate, privacy: dict | None = None):
         """The server's strategy and its initial parameters (None: client 0's). FedAvg, with
         client-level differential privacy (DPFedAvg) when privacy is given."""
@@ -182,10 +157,6 @@ class Family:
         if privacy is None:
             return FedAvg(**options), None
         return DPFedAvg(**privacy, noise_seed=self.experiment.seed, **options), None
-
-    def train_own(self, step: float) -> list[np.ndarray]:
-        """The parameters a method of this family alone (outside METHODS) learns."""
-        raise NotImplementedError
 
     def record(self, models: list) -> dict:
         """What a result adds for this family (e.g. the learned prompt's words)."""
@@ -260,41 +231,28 @@ def run_experiment(
         "zero_shot_accuracy": accuracy(control_test[family.zero_shot]),
         "controls": {name: accuracy(p) for name, p in control_test.items()},
     }
-    if experiment.method == "zero_shot":
-        zero = result["zero_shot_accuracy"]
-        return {
-            **result,
-            "step_size_scores": {},
-            "accuracy": zero,
-            "learned_accuracy": zero,
-            "selected": [],
-            "validation_accuracy": [],
-            **{"api_calls": 0, "validation_calls": 0, "examples_sent": 0},
-            **{"saved_calls": 0, "saved_examples": 0},
-            "train_loss": [],
-            "accuracy_per_round": [],
-            "client_accuracy": family.per_client(
-                [control_test[family.zero_shot]] * len(family.parts)
-            ),
-            **family.record([]),
-        }
+    zero_shot = control_test[family.zero_shot]
     run = _Run(family, checkpoint)
-    steps = selection.step_candidates(experiment.default_step, experiment.step_size)
-    step, trained, step_scores = selection.search_steps(steps, run.train, run.validate)
-    chosen, scores = selection.pick(
-        trained["validation"],
-        {name: run.control_scores(name) for name in family.controls},
-    )
-    learned = [
-        control_test[family.zero_shot]
-        if p is None
-        else family.predict(family.evaluator, family.test_inputs, p, step)
-        for p in trained["models"]
-    ]
-    returned = [
-        p if name == selection.LEARNED else control_test[name]
-        for p, name in zip(learned, chosen, strict=True)
-    ]
+    if experiment.method == "zero_shot":  # nothing to train, validate or choose
+        step, step_scores, chosen, scores = experiment.step_size, {}, [], []
+        trained = _Run.trained([], [])
+        learned = returned = [zero_shot]
+    else:
+        steps = selection.step_candidates(experiment.default_step, experiment.step_size)
+        step, trained, step_scores = selection.search_steps(steps, run.train, run.validate)
+        chosen, scores = selection.pick(
+            trained["validation"], {name: run.control_scores(name) for name in family.controls}
+        )
+        learned = [
+            zero_shot
+            if p is None
+            else family.predict(family.evaluator, family.test_inputs, p, step)
+            for p in trained["models"]
+        ]
+        returned = [
+            p if name == selection.LEARNED else control_test[name]
+            for p, name in zip(learned, chosen, strict=True)
+        ]
     # One model for every client, except local-only where each client keeps its own.
     owned = returned if experiment.method == "local_only" else returned * len(family.parts)
     return {
@@ -345,7 +303,7 @@ class _Run:
         if experiment.method == "fedbbpt":
             return self._federated(step)
         if experiment.method not in METHODS:
-            return self._trained([family.train_own(step)], [])
+            return self.trained([family.train_own(step)], [])
         groups = (
             [np.arange(len(family.labels))] if experiment.method == "centralized" else family.parts
         )
@@ -361,10 +319,10 @@ class _Run:
             parameters, _, metrics = tuner.fit(tuner.get_parameters({}), {"seed": seed})
             models.append(parameters)
             losses.append(round(metrics["train_loss"], 4))
-        return self._trained(models, losses)
+        return self.trained(models, losses)
 
     @staticmethod
-    def _trained(models, losses, per_round=()) -> dict:
+    def trained(models, losses, per_round=()) -> dict:
         return {"models": models, "train_loss": losses, "accuracy_per_round": list(per_round)}
 
     def _federated(self, step: float) -> dict:
@@ -384,7 +342,7 @@ class _Run:
             },
         )
         rounds = history.to_dataframe()
-        trained = self._trained(
+        trained = self.trained(
             [history.parameters],
             rounds["train_loss"].iloc[1:].round(4).tolist(),  # round 0 only evaluates
             rounds["accuracy"].round(4).tolist(),
