@@ -30,9 +30,8 @@ def _vision(frame: pd.DataFrame) -> tuple[dict, list[str]]:
     """{(method, setting): per-data-set means} of the grid prompt on the fixable shifted sets."""
     shifted = [d for d in dataset_names() if dataset_info(d)["shift"] != "none"]
     grid = frame[(frame["task"] == "vision") & frame["dataset"].isin(shifted)]
-    pairs = [("zero_shot", "iid"), ("centralized", "iid"), FEDBBPT, DIRICHLET]
+    pairs = [("zero_shot", "iid"), ("centralized", "iid"), ("whitebox", "iid"), FEDBBPT, DIRICHLET]
     means = {p: _means(grid, *p, "grid") for p in [*pairs, ("local_only", "dirichlet(0.5)")]}
-    means["whitebox", "iid"] = _means(grid, "whitebox", "iid", "grid")
     zero, white = means["zero_shot", "iid"], means["whitebox", "iid"]
     fixable = [d for d in zero.index if d not in white or white[d] - zero[d] >= FIXABLE]
     return means, fixable

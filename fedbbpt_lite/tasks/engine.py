@@ -232,12 +232,13 @@ def run_experiment(
         "controls": {name: accuracy(p) for name, p in control_test.items()},
     }
     zero_shot = control_test[family.zero_shot]
-    run = _Run(family, checkpoint)
+    validation_calls = 0
     if experiment.method == "zero_shot":  # nothing to train, validate or choose
         step, step_scores, chosen, scores = experiment.step_size, {}, [], []
         trained = _Run.trained([], [])
         learned = returned = [zero_shot]
     else:
+        run = _Run(family, checkpoint)
         steps = selection.step_candidates(experiment.default_step, experiment.step_size)
         step, trained, step_scores = selection.search_steps(steps, run.train, run.validate)
         chosen, scores = selection.pick(
@@ -253,6 +254,7 @@ def run_experiment(
             p if name == selection.LEARNED else control_test[name]
             for p, name in zip(learned, chosen, strict=True)
         ]
+        validation_calls = run.validation_calls
     # One model for every client, except local-only where each client keeps its own.
     owned = returned if experiment.method == "local_only" else returned * len(family.parts)
     return {
@@ -264,7 +266,7 @@ def run_experiment(
         "selected": chosen,
         "validation_accuracy": scores,
         "api_calls": meter.calls - before["calls"],
-        "validation_calls": run.validation_calls,
+        "validation_calls": validation_calls,
         "examples_sent": meter.examples - before["examples"],
         "saved_calls": meter.saved_calls - before["saved_calls"],
         "saved_examples": meter.saved_examples - before["saved_examples"],
