@@ -21,7 +21,7 @@ from .datasets.text_sets import (
 )
 from .datasets.vision_sets import dataset_info, dataset_names, load_vision, load_vision_file
 from .paths import data_root
-from .sweep import PRESETS, markdown_table, run_sweep, summarise
+from .sweep import accuracy_table, markdown_table, run_sweep, spec_names
 from .tasks import EXPERIMENTS
 from .tasks.engine import Experiment, run_experiment
 from .tasks.text import text_accuracy
@@ -199,7 +199,8 @@ def _run(args) -> int:
 def _sweep(args) -> int:
     frame = run_sweep(args.spec or args.preset, args.out, progress=not args.quiet)
     print(f"{len(frame)} runs stored; summary, table and figures in {args.out}/")
-    print(markdown_table(summarise(frame)))
+    print("Test accuracy (%), mean ± std over seeds:\n")
+    print(markdown_table(accuracy_table(frame)))
     claims = Path(args.out) / "claims.md"
     if claims.exists():
         print(f"The README's claims, as these runs measured them ({claims}):\n")
@@ -257,7 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", help="run a benchmark sweep, resumable (see fedbbpt_lite.sweep)"
     )
     grid = sweep.add_mutually_exclusive_group()
-    grid.add_argument("--preset", choices=sorted(PRESETS), default="quick")
+    grid.add_argument(
+        "--preset",
+        choices=spec_names(),
+        default="quick",
+        help="a spec the kit ships (benchmarks/specs/NAME.yaml)",
+    )
     grid.add_argument("--spec", metavar="FILE", help="a .yaml or .json spec of SweepSpec fields")
     sweep.add_argument("--out", required=True, help="folder of the results store and report")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")

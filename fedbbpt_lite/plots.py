@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .tasks import METHOD_ORDER
+
 
 def show_images(images, labels=None, class_names=None, ncols: int = 8, title: str | None = None):
     """A grid of images (N, C, H, W) in [0, 1], captioned with class names when given."""
@@ -164,34 +166,45 @@ def _draw_spread(ax, client_accuracies: dict[str, list[float]]) -> None:
     ax.set_ylim(0, 1)
 
 
-def plot_sweep_accuracy(table: pd.DataFrame, title: str = ""):
-    """A sweep summary (fedbbpt_lite.sweep.summarise) as grouped bars: for each data set, the
-    mean test accuracy and its spread over seeds of every method, variant, setting and client
-    count; a black line marks the data set's zero-shot accuracy."""
-    labels = table[["method", "variant", "setting", "clients"]].astype(str).agg(" ".join, axis=1)
-    series = list(dict.fromkeys(labels))
-    datasets = list(dict.fromkeys(table["dataset"]))
+def plot_gains(runs: pd.DataFrame, title: str = "", value: str = "accuracy"):
+    """Stored sweep runs of one task (rows of fedbbpt_lite.sweep.load_results) as each tuned
+    method's gain over zero-shot in points: a group of bars per data set (and generator or prompt
+    method, where there are several), a bar per method and setting (mean over seeds, the spread
+    as error bar), methods in tasks.METHOD_ORDER with one colour each, settings hatched apart.
+    `value`: accuracy (what runs returned) or learned_accuracy (what they learned)."""
+    tuned = runs[runs["method"] != "zero_shot"]
+    if tuned.empty:
+        raise ValueError("no tuned runs to plot: the selection holds zero-shot runs only")
+    several = tuned["variant"].nunique() > 1
+    tuned = tuned.assign(
+        gain=100 * (tuned[value] - tuned["zero_shot_accuracy"]),
+        row=tuned["dataset"] + (" " + tuned["variant"] if several else ""),
+    )
+    table = tuned.groupby(["row", "method", "setting"], sort=False)["gain"].agg(["mean", "std"])
+    settings = list(dict.fromkeys(tuned["setting"]))
+    series = sorted(
+        dict.fromkeys(zip(tuned["method"], tuned["setting"], strict=True)),
+        key=lambda s: (METHOD_ORDER.index(s[0]), settings.index(s[1])),
+    )
+    rows = list(dict.fromkeys(tuned["row"]))
     height = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(8, 1 + len(datasets) * (0.2 * len(series) + 0.2)))
-    colours = plt.get_cmap("tab20")
-    for k, name in enumerate(series):
-        rows = table[labels == name]
-        where = [datasets.index(d) + k * height for d in rows["dataset"]]
+    fig, ax = plt.subplots(figsize=(8, 1 + len(rows) * (0.22 * len(series) + 0.25)))
+    for k, (method, setting) in enumerate(series):
+        bars = table.xs((method, setting), level=("method", "setting"))
         ax.barh(
-            where,
-            rows["accuracy_mean"],
+            [rows.index(r) + k * height for r in bars.index],
+            bars["mean"],
             height,
-            xerr=rows["accuracy_std"],
-            color=colours(k % 20),
-            label=name,
+            xerr=bars["std"].fillna(0),
+            color=plt.get_cmap("tab10")(METHOD_ORDER.index(method)),
+            hatch=("", "//", "..", "xx")[settings.index(setting) % 4],
+            edgecolor="white",
+            label=f"{method} {setting}",
         )
-    for i, dataset in enumerate(datasets):
-        zero_shot = table.loc[table["dataset"] == dataset, "zero_shot"].mean()
-        ax.vlines(zero_shot, i - height / 2, i + 0.8 - height / 2, color="black", linewidth=1.5)
-    ax.set_yticks(np.arange(len(datasets)) + 0.4 - height / 2, datasets)
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_yticks(np.arange(len(rows)) + 0.4 - height / 2, rows)
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("test accuracy (black line: zero-shot)")
+    ax.set_xlabel("gain over zero-shot (points of test accuracy)")
     ax.set_title(title)
     ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
     fig.tight_layout()

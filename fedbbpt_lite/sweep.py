@@ -1,11 +1,12 @@
 """The benchmark sweep: every combination of a spec's data sets, methods, partitions, client
 counts and seeds, run one at a time into a resumable store, then summarised.
 
-A spec is a preset (PRESETS: "quick", "full", "paper") or a YAML or JSON file with SweepSpec's
-fields. Each finished run is one line of OUT/runs.jsonl (fedbbpt_lite.results_store), keyed by a
-digest of all its settings: the same command run again skips every finished run, and a sweep
-killed at any point loses at most the run in flight. write_report leaves summary.csv, summary.md and
-one PNG figure per task beside the store.
+A spec is a SweepSpec, a YAML or JSON file of its fields, or the name of one that ships with the
+kit (benchmarks/specs/NAME.yaml: quick, full, paper, demo and the results tables). Each finished
+run is one line of OUT/runs.jsonl (fedbbpt_lite.results_store), keyed by a digest of all its
+settings: the same command run again skips every finished run, and a sweep killed at any point
+loses at most the run in flight. write_report leaves summary.csv, summary.md, claims.md and a
+figure of gains over zero-shot per task beside the store.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ from .datasets.glue import glue_names, locate_glue
 from .datasets.text_sets import load_text, text_dataset_names
 from .datasets.vision_sets import dataset_names, load_vision
 from .federated.partition import SCHEMES
+from .paths import ROOT
 from .results_store import ResultStore, read_rows
-from .tasks import EXPERIMENTS, text_experiment, vision_experiment
+from .tasks import EXPERIMENTS, METHOD_ORDER, text_experiment, vision_experiment
 from .tasks.engine import run_experiment
 from .tasks.text_experiment import TextExperiment, text_api
 from .tasks.vision_experiment import VisionExperiment
 from .validation import check_choice, check_count, check_real
 
 RUNS_FILE = "runs.jsonl"
+SPECS = ROOT / "benchmarks" / "specs"
 # Methods that pool or ignore the clients' data run once, on the IID split.
 PARTITION_FREE = ("zero_shot", "centralized", "whitebox")
 AXES = ("dataset", "method", "generator", "prompt", "partition", "alpha", "clients", "seed")
@@ -74,37 +77,32 @@ class SweepSpec:
             for task in self.methods:
                 check_choice("methods", task, tuple(EXPERIMENTS))
             object.__setattr__(self, "methods", {t: tuple(m) for t, m in self.methods.items()})
-            flat = tuple(dict.fromkeys(m for ms in self.methods.values() for m in ms))
-        lists = ("datasets", "generators", "prompts", "partitions", "alphas")
-        if not isinstance(self.methods, dict):
-            lists = ("methods", *lists)
-        for axis in (*lists, "clients", "seeds", "privacy"):
+        else:
+            _as_tuple(self, "methods")
+        axes = ("datasets", "generators", "prompts", "partitions", "alphas", "clients", "seeds")
+        for axis in (*axes, "privacy"):
             _as_tuple(self, axis)
         object.__setattr__(self, "overrides", tuple(self.overrides))
-        known = dataset_names() + text_dataset_names() + blackvip_names() + glue_names()
-        for name in self.datasets:
-            check_choice("datasets", name, tuple(known))
         methods = tuple(dict.fromkeys(VisionExperiment.methods + TextExperiment.methods))
-        for name in flat if isinstance(self.methods, dict) else self.methods:
-            check_choice("methods", name, methods)
-        for name in self.generators:
-            check_choice("generators", name, vision_experiment.GENERATORS)
-        for name in self.prompts:
-            check_choice("prompts", name, text_experiment.PROMPTS)
-        for name in self.partitions:
-            check_choice("partitions", name, SCHEMES)
+        choices = {
+            "datasets": dataset_names() + text_dataset_names() + blackvip_names() + glue_names(),
+            "methods": methods,
+            "generators": vision_experiment.GENERATORS,
+            "prompts": text_experiment.PROMPTS,
+            "partitions": SCHEMES,
+        }
+        for axis, allowed in choices.items():
+            for name in _flat(self.methods) if axis == "methods" else getattr(self, axis):
+                check_choice(axis, name, tuple(allowed))
         for alpha in self.alphas:
             check_real("alphas", alpha, positive=True)
-        for count in self.clients:
-            check_count("clients", count)
-        for seed in self.seeds:
-            check_count("seeds", seed, minimum=0)
+        for axis in ("clients", "seeds"):
+            for count in getattr(self, axis):
+                check_count(axis, count, minimum=1 if axis == "clients" else 0)
         check_count("test_every", self.test_every)
-        for task, settings in (("vision", self.vision), ("text", self.text)):
-            if not isinstance(settings, dict):
-                raise TypeError(f"{task} must be a mapping of experiment settings")
+        for task in ("vision", "text"):
             allowed = {f.name for f in fields(EXPERIMENTS[task])} - set(AXES)
-            for name in settings:
+            for name in _mapping(self, task):
                 if name not in allowed:
                     raise ValueError(
                         f"{task} setting {name!r} is not one of {', '.join(sorted(allowed))} "
@@ -136,10 +134,17 @@ class SweepSpec:
             raise ValueError("the spec's methods apply to none of its data sets' tasks")
 
 
+def _flat(methods: tuple | dict) -> tuple[str, ...]:
+    """Every method a spec names, once (methods may be given per task)."""
+    if isinstance(methods, dict):
+        return tuple(dict.fromkeys(m for ms in methods.values() for m in ms))
+    return methods
+
+
 def _mapping(spec: SweepSpec, name: str) -> dict:
     values = getattr(spec, name)
     if not isinstance(values, dict):
-        raise TypeError(f"{name} must be a mapping, got {type(values).__name__}")
+        raise TypeError(f"{name} must be a mapping of settings, got {type(values).__name__}")
     return values
 
 
@@ -156,16 +161,21 @@ def task_of(dataset: str) -> str:
     return "text" if dataset in text_dataset_names() + glue_names() else "vision"
 
 
+def spec_names() -> list[str]:
+    """The specs that ship with the kit, by name (benchmarks/specs/NAME.yaml)."""
+    return sorted(path.stem for path in SPECS.glob("*.yaml"))
+
+
 def load_spec(source) -> SweepSpec:
-    """A preset by name, or a spec from a .yaml/.yml/.json file with SweepSpec's fields."""
+    """A spec the kit ships, by name, or one from a .yaml/.yml/.json file of SweepSpec's
+    fields."""
     if isinstance(source, SweepSpec):
         return source
-    if isinstance(source, str) and source in PRESETS:
-        return PRESETS[source]
-    path = Path(source)
+    path = SPECS / f"{source}.yaml" if source in spec_names() else Path(source)
     if not path.is_file():
         raise ValueError(
-            f"spec must be a preset ({', '.join(PRESETS)}) or a spec file; got {source!r}"
+            f"spec must be one of the kit's ({', '.join(spec_names())}) or a spec file; "
+            f"got {source!r}"
         )
     import yaml
 
@@ -255,7 +265,7 @@ def describe(experiment: VisionExperiment | TextExperiment) -> str:
 
 
 def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
-    """Run every unfinished run of `spec` (a SweepSpec, preset name or spec file), appending
+    """Run every unfinished run of `spec` (a SweepSpec, a kit spec's name or a file), appending
     each to OUT/runs.jsonl as it ends; then write the report. Returns every stored run."""
     from tqdm.auto import tqdm
 
@@ -383,9 +393,6 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index().round(4)
 
 
-METHOD_ORDER = ("zero_shot", "centralized", "fedbbpt", "local_only", "whitebox")
-
-
 def _seeds_cell(values) -> str:
     values = [v for v in values if not pd.isna(v)]
     return f"{100 * np.mean(values):.1f} ± {100 * np.std(values):.1f}" if values else "-"
@@ -420,79 +427,26 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def write_report(out) -> list[Path]:
-    """summary.csv, summary.md, accuracy_<task>.png and, when the runs can test any of the
-    README's claims, claims.md (fedbbpt_lite.claims) in the sweep folder; returns the paths."""
+    """summary.csv (summarise), summary.md (accuracy_table), gains_<task>.png
+    (plots.plot_gains) and, when the runs can test any of the README's claims, claims.md
+    (fedbbpt_lite.claims) in the sweep folder; returns the paths."""
     import matplotlib.pyplot as plt
 
     from .claims import check_claims, claims_markdown
-    from .plots import plot_sweep_accuracy
+    from .plots import plot_gains
 
     out = Path(out)
     frame = load_results(out)
-    table = summarise(frame)
     written = [out / "summary.csv", out / "summary.md"]
-    table.to_csv(written[0], index=False)
-    written[1].write_text(markdown_table(table))
+    summarise(frame).to_csv(written[0], index=False)
+    written[1].write_text(markdown_table(accuracy_table(frame)))
     claims = check_claims(frame)
     if claims:
         written.append(out / "claims.md")
         written[-1].write_text(claims_markdown(claims))
-    for task in sorted(table["task"].unique()):
-        figure = plot_sweep_accuracy(table[table["task"] == task], title=f"{task}: test accuracy")
-        figure.savefig(out / f"accuracy_{task}.png", dpi=110)
-        written.append(out / f"accuracy_{task}.png")
+    for task in sorted(frame.loc[frame["method"] != "zero_shot", "task"].unique()):
+        figure = plot_gains(frame[frame["task"] == task], f"{task}: gain over zero-shot")
+        written.append(out / f"gains_{task}.png")
+        figure.savefig(written[-1], dpi=110)
         plt.close(figure)
     return written
-
-
-PRESETS = {
-    # Every offline data set with every method at a small budget, one seed, scored on every
-    # 5th test example: lesson 06, minutes on 2 cores.
-    "quick": SweepSpec(
-        datasets=tuple(dataset_names() + text_dataset_names()),
-        prompts=text_experiment.PROMPTS,
-        test_every=5,
-        vision={"rounds": 5, "local_steps": 2},
-        text={"rounds": 2, "local_calls": 10, "batch_size": 8},
-    ),
-    # The tables' budgets on every data set, every generator and prompt method, three seeds.
-    "full": SweepSpec(
-        datasets=tuple(dataset_names() + text_dataset_names()),
-        generators=vision_experiment.GENERATORS,
-        prompts=text_experiment.PROMPTS,
-        alphas=(0.1, 0.5, 1.0),
-        clients=(5, 10),
-        seeds=(0, 1, 2),
-    ),
-    # The paper's setting, for a GPU and the downloaded models and data: CLIP ViT-B/16 on
-    # BlackVIP's data sets with the Coordinator and BlackVIP's SPSA-GC (a = 0.01, batch 128,
-    # 16 shots, 5,000 steps a run; c, gamma, beta and eps per data set), and RoBERTa-large on
-    # the seven GLUE tasks with BDPL (batch 128, 16 shots, lr 1e-4, I = 20, n = 10, N = 200,
-    # 8,000 calls a run). Three seeds, 10 clients, IID and Dirichlet(0.5).
-    "paper": SweepSpec(
-        datasets=tuple(blackvip_names() + glue_names()),
-        methods=("zero_shot", "fedbbpt", "centralized", "local_only"),
-        generators=("coordinator",),
-        clients=(10,),
-        seeds=(0, 1, 2),
-        vision={
-            "blackbox": "openai/clip-vit-base-patch16",
-            "batch_size": 128,
-            "shots": 16,
-            "rounds": 50,
-            "local_steps": 10,
-            "step_size": 0.01,
-        },
-        text={
-            "blackbox": "FacebookAI/roberta-large",
-            "batch_size": 128,
-            "shots": 16,
-            "rounds": 10,
-            "local_calls": 80,
-            "step_size": 1e-4,
-            "samples": 20,
-            "prompt_length": 10,
-            "candidates": 200,
-        },
-    ),
-}

@@ -16,7 +16,22 @@ from .federated.partition import dirichlet, label_skew
 from .sweep import select_runs
 
 
-class EstimatorExplorer:
+class Dashboard:
+    """Controls above an output area (self.box) that shows the latest figure."""
+
+    def show(self, figure) -> None:
+        with self.output:
+            self.output.clear_output(wait=True)
+            plt.show()
+        plt.close(figure)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.box)
+
+
+class EstimatorExplorer(Dashboard):
     """Pick an estimator, q and mu; the button draws `draws` estimates at a point of a 2-D toy
     function and plots them against the true gradient, with the queries they cost."""
 
@@ -54,25 +69,18 @@ class EstimatorExplorer:
     def _estimate(self, _button=None) -> None:
         self.last_estimates = self.estimates()
         title = f"{self.method.value}: {self.blackbox.meter.calls} calls so far"
-        with self.output:
-            self.output.clear_output(wait=True)
-            figure = plots.plot_gradient_estimates(
+        self.show(
+            plots.plot_gradient_estimates(
                 self.function,
                 self.point,
                 self.function.gradient(self.point),
                 self.last_estimates,
                 title,
             )
-            plt.show()
-            plt.close(figure)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.box)
+        )
 
 
-class PartitionExplorer:
+class PartitionExplorer(Dashboard):
     """Sliders for the Dirichlet alpha and the number of clients; each move redraws the label
     mix of every client. It splits labels only, so it spends no queries."""
 
@@ -98,19 +106,10 @@ class PartitionExplorer:
         self.last_parts = self.parts()
         skew = label_skew(self.last_parts, self.labels)
         title = f"Dirichlet alpha = {self.alpha.value:.2g}: label skew {skew:.2f}"
-        with self.output:
-            self.output.clear_output(wait=True)
-            figure = plots.plot_partition(self.last_parts, self.labels, self.class_names, title)
-            plt.show()
-            plt.close(figure)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.box)
+        self.show(plots.plot_partition(self.last_parts, self.labels, self.class_names, title))
 
 
-class SweepExplorer:
+class SweepExplorer(Dashboard):
     """Dropdowns for the task, data set, method, partition and Dirichlet alpha of stored sweep
     runs (fedbbpt_lite.sweep.load_results); each choice redraws plots.plot_sweep_runs for the
     runs it selects. It opens on `initial` choices where the runs have them (by default a
@@ -159,32 +158,16 @@ class SweepExplorer:
             rows = rows[rows[name] == value]
         self._busy = False
         self.last_runs = select_runs(self.frame, **self.selection())
-        with self.output:
-            self.output.clear_output(wait=True)
-            figure = plots.plot_sweep_runs(self.last_runs, _title(self.selection()))
-            plt.show()
-            plt.close(figure)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.box)
+        self.show(plots.plot_sweep_runs(self.last_runs, _title(self.selection())))
 
 
 def _title(selection: dict) -> str:
     return " · ".join(f"{value}" for value in selection.values() if value is not None)
 
 
-def sweep_explorer(frame, **initial) -> SweepExplorer:
-    """Build the sweep dashboard of lesson 06 (see SweepExplorer)."""
-    return SweepExplorer(frame, **initial)
-
-
-def partition_explorer(labels, class_names, **options) -> PartitionExplorer:
-    """Build the partition dashboard of lesson 03 (see PartitionExplorer)."""
-    return PartitionExplorer(labels, class_names, **options)
-
-
-def estimator_explorer(**options) -> EstimatorExplorer:
-    """Build the estimator dashboard of lesson 02 (see EstimatorExplorer)."""
-    return EstimatorExplorer(**options)
+# the names lessons call (02, 03 and 06)
+estimator_explorer, partition_explorer, sweep_explorer = (
+    EstimatorExplorer,
+    PartitionExplorer,
+    SweepExplorer,
+)

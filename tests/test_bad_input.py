@@ -199,7 +199,7 @@ CATALOGUE = [
         "an unknown preset or missing spec file",
         lambda: load_spec("no_such_spec.yaml"),
         ValueError,
-        r"spec must be a preset \(quick, full, paper\) or a spec file",
+        r"spec must be one of the kit's \(demo, .*quick.*\) or a spec file",
     ),
     (
         "a noise multiplier without a clip norm",
@@ -226,7 +226,7 @@ CLI_CATALOGUE = [
     (["run", "--step-size", "-1"], "step_size"),
     (["run", "--method", "centralized", "--checkpoint", "x.safetensors"], "--checkpoint applies"),
     (["run", "--task", "text", "--dataset", "mnist"], "is a vision data set"),
-    (["sweep", "--spec", "missing.yaml", "--out", "o"], "spec must be a preset"),
+    (["sweep", "--spec", "missing.yaml", "--out", "o"], "spec must be one of the kit's"),
     (["run", "--dataset", "cifar10"], "invalid choice: 'cifar10'"),
 ]
 

@@ -27,7 +27,7 @@ from fedbbpt_lite.datasets.glue import GLUE_TASKS, load_glue
 from fedbbpt_lite.datasets.text_sets import load_text
 from fedbbpt_lite.datasets.vision_sets import load_vision
 from fedbbpt_lite.prompts import Coordinator
-from fedbbpt_lite.sweep import PRESETS, experiments, run_sweep
+from fedbbpt_lite.sweep import experiments, load_spec, run_sweep
 from fedbbpt_lite.tasks.engine import run_experiment
 from fedbbpt_lite.tasks.text_experiment import TextExperiment
 from fedbbpt_lite.tasks.vision import predict
@@ -350,7 +350,7 @@ def test_a_federated_coordinator_run_on_a_blackvip_set_goes_through_clip(tmp_pat
 
 
 def test_the_paper_preset_carries_blackvip_and_bdpl_defaults():
-    runs = experiments(PRESETS["paper"])
+    runs = experiments(load_spec("paper"))
     vision = [r for r in runs if isinstance(r, VisionExperiment)]
     text = [r for r in runs if isinstance(r, TextExperiment)]
     assert {r.dataset for r in vision} == {f"blackvip/{n}" for n in BLACKVIP_SETS}

@@ -74,7 +74,8 @@ def test_a_spec_file_loads_from_yaml_and_json_alike(tmp_path):
     from_json = sweep.load_spec(tmp_path / "spec.json")
     assert from_json == sweep.load_spec(str(tmp_path / "spec.yaml"))
     assert from_json.seeds == (0, 1) and from_json.datasets == ("mnist",)
-    assert sweep.load_spec("quick") is sweep.PRESETS["quick"]
+    assert sweep.load_spec("quick") == sweep.load_spec(sweep.SPECS / "quick.yaml")
+    assert {"quick", "full", "paper", "demo"} <= set(sweep.spec_names())
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,7 @@ def test_a_malformed_spec_file_is_refused_naming_the_file(tmp_path, name, conten
 
 
 def test_an_unknown_preset_or_missing_file_is_refused():
-    with pytest.raises(ValueError, match="preset"):
+    with pytest.raises(ValueError, match="one of the kit's"):
         sweep.load_spec("quik")
 
 
@@ -132,7 +133,7 @@ def test_methods_go_only_to_the_tasks_that_have_them():
 
 @pytest.mark.parametrize("preset", ["quick", "full"])
 def test_presets_cover_every_offline_data_set_with_every_method(preset):
-    runs = sweep.experiments(sweep.PRESETS[preset])
+    runs = sweep.experiments(sweep.load_spec(preset))
     for name in dataset_names():
         methods = {e.method for e in runs if e.dataset == name}
         assert methods == set(vision_experiment.METHODS), name
@@ -179,6 +180,7 @@ def test_a_cut_off_last_record_is_redone_and_the_rest_kept(tmp_path):
 
 
 def test_the_report_summarises_seeds_as_mean_and_std(tmp_path):
+    """summary.csv holds every group's numbers; summary.md is the results tables' layout."""
     frame = sweep.run_sweep(TINY, tmp_path, progress=False)
     table = sweep.summarise(frame)
     fed = frame[frame["method"] == "fedbbpt"]["accuracy"]
@@ -186,10 +188,12 @@ def test_the_report_summarises_seeds_as_mean_and_std(tmp_path):
     assert row["accuracy_mean"] == pytest.approx(fed.mean(), abs=1e-4)
     assert row["accuracy_std"] == pytest.approx(np.std(fed), abs=1e-4)
     assert row["seeds"] == 2 and row["setting"] == "iid" and row["variant"] == "grid"
-    for name in ("summary.csv", "summary.md", "accuracy_vision.png"):
+    for name in ("summary.csv", "summary.md", "gains_vision.png"):
         assert (tmp_path / name).stat().st_size > 0
     markdown = (tmp_path / "summary.md").read_text().splitlines()
-    assert markdown[0].startswith("| task | dataset | method") and len(markdown) == 2 + len(table)
+    assert markdown[0].startswith("| data set | variant | zero_shot (iid) | fedbbpt (iid)")
+    cell = f"{100 * fed.mean():.1f} ± {100 * np.std(fed):.1f}"
+    assert len(markdown) == 3 and cell in markdown[2]
 
 
 def test_a_text_run_in_a_sweep_matches_the_same_run_alone(tmp_path, monkeypatch):
@@ -258,7 +262,7 @@ def test_the_sweep_command_prints_the_summary_table(tmp_path, capsys):
     spec.write_text("datasets: [mnist]\nmethods: [zero_shot]\nclients: [2]\nseeds: [0, 1]\n")
     assert main(["sweep", "--spec", str(spec), "--out", str(tmp_path / "r"), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "2 runs stored" in printed and "| vision | mnist | zero_shot |" in printed
+    assert "2 runs stored" in printed and "| mnist | grid | " in printed
 
 
 def test_the_sweep_command_names_a_bad_spec_and_exits_2(tmp_path, capsys):

@@ -162,9 +162,7 @@ PLOTS = {
     "plot_client_spread": lambda: fbl.plots.plot_client_spread(
         {"fed": [0.7, 0.8, 0.6], "local": [0.9, 0.5, 0.7]}, "spread"
     ),
-    "plot_sweep_accuracy": lambda: fbl.plots.plot_sweep_accuracy(
-        fbl.sweep.summarise(_sweep_frame()), "sweep"
-    ),
+    "plot_gains": lambda: fbl.plots.plot_gains(_sweep_frame(), "sweep"),
     "plot_sweep_runs": lambda: fbl.plots.plot_sweep_runs(_sweep_frame(), "runs"),
 }
 _RUN = {"accuracy_per_round": [0.2, 0.5, 0.6], "api_calls": 100, "rounds": 2}
@@ -329,7 +327,18 @@ def test_the_sweep_plot_draws_curves_points_and_client_spread():
         fbl.widgets.sweep_explorer(runs.iloc[:0])
 
 
-def test_the_sweep_summary_figure_has_a_bar_per_method_and_data_set():
-    table = fbl.sweep.summarise(_sweep_frame())
-    figure = fbl.plots.plot_sweep_accuracy(table[table["task"] == "vision"], "vision")
-    assert len(figure.axes[0].patches) == 4
+def test_the_gains_figure_has_a_bar_per_method_and_setting_in_the_tables_order():
+    frame = _sweep_frame()
+    figure = fbl.plots.plot_gains(frame[frame["task"] == "vision"], "vision")
+    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert labels == [
+        "centralized iid",
+        "fedbbpt iid",
+        "fedbbpt dirichlet(0.1)",
+        "fedbbpt dirichlet(1)",
+    ]
+    # gains in points over the 0.4 zero-shot: runs 1-3 are fedbbpt, run 4 centralised
+    widths = [round(bar.get_width(), 6) for bar in figure.axes[0].patches]
+    assert widths == [14.0, 11.0, 12.0, 13.0]
+    with pytest.raises(ValueError, match="zero-shot runs only"):
+        fbl.plots.plot_gains(frame[frame["method"] == "zero_shot"])

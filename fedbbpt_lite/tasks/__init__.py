@@ -21,10 +21,13 @@ from .vision_experiment import VisionExperiment, VisionFamily, few_shot_pool
 from .whitebox import true_gradient
 
 EXPERIMENTS = {experiment.task: experiment for experiment in (VisionExperiment, TextExperiment)}
+# how every table and figure orders the methods: the controls, then the tuners
+METHOD_ORDER = ("zero_shot", "centralized", "fedbbpt", "local_only", "whitebox")
 
 __all__ = [
     "CONTROLS",
     "EXPERIMENTS",
+    "METHOD_ORDER",
     "PROMPTS",
     "Experiment",
     "Family",
