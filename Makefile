@@ -27,7 +27,7 @@ install: $(STAMP)
 # ending with results/claims.md: each of the README's headline claims, held or not held
 # (resumable: rerun to finish an interrupted one).
 demo: install
-	$(VENV)/bin/fedbbpt-lite sweep --spec benchmarks/specs/demo.yaml --out results
+	$(VENV)/bin/fedbbpt-lite sweep --preset demo --out results
 
 test: lint unit nbval
 

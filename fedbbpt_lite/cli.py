@@ -33,48 +33,37 @@ from .validation import check_template
 
 def _datasets(args) -> int:
     rows = []
-    blackbox = MiniCLIPBlackBox() if args.zero_shot else None
     for name in dataset_names():
         info = dataset_info(name)
-        row = {"name": name, **{k: info[k] for k in ("shift", "n_train", "n_test", "bytes")}}
-        row.update(description=info["description"], source=info["source"])
-        if blackbox is not None:
+        row = {"task": "vision", "name": name, **{k: info[k] for k in ("shift", "n_train")}}
+        row.update(n_test=info["n_test"], bytes=info["bytes"])
+        if args.zero_shot:
             data = load_vision(name)
-            row["zero_shot_accuracy"] = round(
-                accuracy(blackbox, data.x_test, data.y_test.numpy(), data.prompts), 4
-            )
-        rows.append({"task": "vision", **row})
+            zero_shot = accuracy(MiniCLIPBlackBox(), data.x_test, data.y_test.numpy(), data.prompts)
+            row["zero_shot_accuracy"] = round(zero_shot, 4)
+        rows.append({**row, "description": info["description"], "source": info["source"]})
     for name in text_dataset_names():
         info = text_dataset_info(name)
         row = {"task": "text", "name": name, "shift": "-", "n_train": info["pool"]}
         row.update(n_test=info["test"], bytes=(TEXT_DIR / f"{name}.jsonl").stat().st_size)
-        row.update(description=info["description"], source=info["source"])
         if args.zero_shot:
             data = load_text(name)
-            row["zero_shot_accuracy"] = round(
-                text_accuracy(
-                    EmbeddingBlackBox(),
-                    data.test_texts,
-                    data.y_test,
-                    data.prompts,
-                    data.manual_prompt,
-                ),
-                4,
+            zero_shot = text_accuracy(
+                EmbeddingBlackBox(), data.test_texts, data.y_test, data.prompts, data.manual_prompt
             )
-        rows.append(row)
+            row["zero_shot_accuracy"] = round(zero_shot, 4)
+        rows.append({**row, "description": info["description"], "source": info["source"]})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     header = f"{'name':20s} {'shift':12s} {'train':>6s} {'test':>6s} {'KiB':>6s}"
     print(header + ("  zero-shot" if args.zero_shot else "") + "  description")
-    for row in rows:
-        line = (
-            f"{row['name']:20s} {row['shift']:12s} {row['n_train']:6d} {row['n_test']:6d} "
-            f"{row['bytes'] // 1024:6d}"
+    for r in rows:
+        score = f"  {r['zero_shot_accuracy']:9.3f}" if args.zero_shot else ""
+        print(
+            f"{r['name']:20s} {r['shift']:12s} {r['n_train']:6d} {r['n_test']:6d} "
+            f"{r['bytes'] // 1024:6d}{score}  {r['description']}"
         )
-        if args.zero_shot:
-            line += f"  {row['zero_shot_accuracy']:9.3f}"
-        print(f"{line}  {row['description']}")
     print("\nSources and licences: data/README.md")
     print("\nPaper scale, loaded by name once downloaded (fedbbpt-lite sweep --preset paper):")
     print(
@@ -177,18 +166,16 @@ def _run(args) -> int:
     for chosen, scores in zip(
         result.get("selected", []), result.get("validation_accuracy", []), strict=True
     ):
-        if chosen == "learned" and math.isnan(scores["learned"]):
-            print(
-                "returned            the learned prompt, unvalidated (no examples or budget left)"
-            )
-        elif chosen == "learned":
-            print("returned            the learned prompt (it beat every control on validation)")
-        else:
-            print(
-                f"returned            the {chosen.replace('_', '-')} prompt: the learned one did "
-                "not beat it on "
+        if chosen != "learned":
+            why = (
+                f"the {chosen.replace('_', '-')} prompt: the learned one did not beat it on "
                 f"validation (its test accuracy: {result['learned_accuracy']:.3f})"
             )
+        elif math.isnan(scores["learned"]):
+            why = "the learned prompt, unvalidated (no examples or budget left)"
+        else:
+            why = "the learned prompt (it beat every control on validation)"
+        print(f"returned            {why}")
     print(f"accuracy            {result['accuracy']:.3f}")
     for words in filter(None, result.get("learned_prompts", [])):
         print(f"learned prompt      {words!r}")

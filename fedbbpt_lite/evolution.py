@@ -1,11 +1,8 @@
 """CMA-ES, the derivative-free optimiser of BBT and FedBPT, through the reference library `cma`.
 
-A generation asks for `popsize` candidates around the current mean, scores each with one
-black-box loss, and moves the mean, step size sigma and covariance C towards the better ones.
-The search only adapts if one strategy lives across generations: BBT keeps one for its whole
-budget, and a FedBPT client keeps one across its local generations, started from the server's
-mean, sigma and C. FedBPT's server runs a global CMA-ES whose population is the clients' final
-means (fedbpt_server_step), as NVIDIA/NVFlare research/fed-bpt/src/global_es.py does.
+A strategy only adapts if it lives across generations: BBT keeps one for its whole budget, a
+FedBPT client one across its local generations from the server's mean, sigma and C. The server's
+global CMA-ES takes their final means, as NVIDIA/NVFlare research/fed-bpt/src/global_es.py does.
 """
 
 from __future__ import annotations
@@ -74,9 +71,8 @@ def start_strategy(mean, sigma: float, popsize: int, seed: int, covariance=None,
 def run_generations(
     strategy, loss_of_candidates: Callable[[np.ndarray], np.ndarray], generations: int
 ) -> dict:
-    """Run `generations` generations of one strategy; loss_of_candidates maps a (popsize, d)
-    array to popsize losses. Returns the mean loss of each generation and the sigma each
-    started from (FedBPT's clients report the latter to the server)."""
+    """Run `generations` generations of one strategy; returns each one's mean loss and the sigma
+    it started from (FedBPT's clients report the latter to the server)."""
     losses, sigmas = [], []
     for _ in range(check_count("generations", generations)):
         sigmas.append(float(strategy.sigma))
@@ -107,15 +103,9 @@ def cma_search(
 def fedbpt_server_step(
     global_strategy, means, losses, sigma_square_sums, local_mu: int, local_sigma: float
 ) -> float:
-    """FedBPT's server update; returns the sigma the clients start their next round from.
-
-    The global ES's sigma is set from the clients' sigmas, sqrt(sum_k sum_t sigma_{k,t}^2 /
-    m / local_mu) (m: the global population, one per client; sigma_{k,t}: client k's sigma at
-    the start of local generation t; local_mu: a client ES's parents), then the global ES
-    tells the clients' final means ranked by their local losses, which moves its mean and C.
-    The clients' sigma is the previous one rescaled by the global sigma's change in that tell.
-    (global_es.py then floors it at 0.5 and caps it at this same value: the two cancel.)
-    """
+    """FedBPT's server update; returns the sigma the clients start their next round from, the
+    previous one rescaled by the global sigma's change as the global ES tells the clients' means.
+    (global_es.py then floors it at 0.5 and caps it at this same value: the two cancel.)"""
     import cma
 
     means = np.asarray(means, dtype=np.float64)
@@ -126,6 +116,7 @@ def fedbpt_server_step(
             f"the global ES takes one mean and loss per client ({m}), got {means.shape[0]} "
             f"means and {losses.size} losses"
         )
+    # sigma_square_sums: per client, the sum of its sigma^2 at the start of each local generation
     sigma_before = float(np.sqrt(np.sum(sigma_square_sums) / m / local_mu))
     global_strategy.sigma = sigma_before
     with warnings.catch_warnings():

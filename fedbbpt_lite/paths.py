@@ -9,8 +9,8 @@ DATA_DIR = ROOT / "data"
 
 
 def kit_path(relative) -> Path:
-    """A file or folder that ships with the kit, e.g. "benchmarks/results/dp_cost.jsonl", found
-    from the package rather than the working directory (lessons run from any folder)."""
+    """A file or folder that ships with the kit, found from the package rather than the working
+    directory (lessons run from any folder)."""
     if not isinstance(relative, str | os.PathLike):
         raise TypeError(f"relative must be a path inside the kit, got {type(relative).__name__}")
     path = (ROOT / relative).resolve()

@@ -167,11 +167,9 @@ def _draw_spread(ax, client_accuracies: dict[str, list[float]]) -> None:
 
 
 def plot_gains(runs: pd.DataFrame, title: str = "", value: str = "accuracy"):
-    """Stored sweep runs of one task (rows of fedbbpt_lite.sweep.load_results) as each tuned
-    method's gain over zero-shot in points: a group of bars per data set (and generator or prompt
-    method, where there are several), a bar per method and setting (mean over seeds, the spread
-    as error bar), methods in tasks.METHOD_ORDER with one colour each, settings hatched apart.
-    `value`: accuracy (what runs returned) or learned_accuracy (what they learned)."""
+    """Each tuned method's gain over zero-shot in points (mean over seeds, spread as error bar)
+    in one task's sweep runs; `value`: accuracy (what runs returned) or learned_accuracy (what
+    they learned)."""
     tuned = runs[runs["method"] != "zero_shot"]
     if tuned.empty:
         raise ValueError("no tuned runs to plot: the selection holds zero-shot runs only")
@@ -220,9 +218,8 @@ def _tuning_calls(run: dict) -> float:
 
 
 def plot_sweep_runs(runs: pd.DataFrame, title: str = ""):
-    """Stored sweep runs (rows of fedbbpt_lite.sweep.load_results) in three panels: test
-    accuracy against the round and against API calls spent tuning (a run without per-round scores
-    is one point at its whole budget), and each client's accuracy on its own label mix."""
+    """Sweep runs' test accuracy by round and by API calls spent tuning (a run without per-round
+    scores is one point at its whole budget), and each client's accuracy on its own label mix."""
     if runs.empty:
         raise ValueError("no runs to plot: the selection matched none")
     fig, (by_round, by_calls, spread) = plt.subplots(1, 3, figsize=(13, 3.6))

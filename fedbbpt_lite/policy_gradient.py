@@ -1,11 +1,8 @@
 """BDPL's optimiser for discrete prompts: a categorical distribution per prompt position, tuned by
 a variance-reduced policy gradient from black-box losses of sampled prompts.
 
-theta has shape (n, N): row i is the probability of each of N candidate tokens at position i,
-kept on the probability simplex. A step samples I prompts, takes one loss per prompt from the
-API, forms g = 1/(I-1) sum_j (L_j - mean L) grad log p(prompt_j), clips its norm, takes an AdamW
-step and projects every row back onto the simplex. An average of simplex rows stays on the
-simplex, so FedAvg of theta needs nothing special.
+theta (n, N) gives each of n positions a distribution over N candidate tokens, each row on the
+probability simplex; an average of simplex rows stays on it, so FedAvg needs nothing special.
 """
 
 from __future__ import annotations
@@ -61,12 +58,9 @@ def sample_prompts(theta, count: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def policy_gradient(theta, prompts: np.ndarray, losses) -> np.ndarray:
-    """Variance-reduced estimate of d E[loss] / d theta from I >= 2 sampled prompts and their
-    losses: 1/(I-1) sum_j (L_j - mean L) * grad log p(prompt_j), with grad log p = 1/theta_ik
-    at each position's chosen candidate and 0 elsewhere (FedOne-BDPL's "zero" form). BDPL's
-    own code also puts -1/theta on the candidates not chosen, an estimate twice this one:
-    AdamW cancels the factor, so the two steps differ only when the norm clip fires for one
-    and not the other."""
+    """Variance-reduced estimate of d E[loss] / d theta in FedOne-BDPL's "zero" form: grad log p
+    is 0 off the chosen candidates. BDPL's own -1/theta there doubles the estimate; AdamW cancels
+    that, so the two steps differ only when the norm clip fires for one and not the other."""
     theta = _check_theta(theta)
     prompts = np.asarray(prompts)
     losses = np.asarray(losses, dtype=np.float64)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 
 def read_rows(path, missing_ok: bool = False) -> list[dict]:
-    """Every whole row of a results file, skipping a last line cut off by a kill. A missing file
-    is an error naming it (no rows yet, with missing_ok: a store not yet started)."""
+    """Every whole row of a results file, skipping a last line cut off by a kill."""
     path = Path(path)
     if not path.exists():
         if missing_ok:

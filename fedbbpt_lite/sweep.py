@@ -1,12 +1,8 @@
 """The benchmark sweep: every combination of a spec's data sets, methods, partitions, client
-counts and seeds, run one at a time into a resumable store, then summarised.
-
-A spec is a SweepSpec, a YAML or JSON file of its fields, or the name of one that ships with the
-kit (benchmarks/specs/NAME.yaml: quick, full, paper, demo and the results tables). Each finished
-run is one line of OUT/runs.jsonl (fedbbpt_lite.results_store), keyed by a digest of all its
-settings: the same command run again skips every finished run, and a sweep killed at any point
-loses at most the run in flight. write_report leaves summary.csv, summary.md, claims.md and a
-figure of gains over zero-shot per task beside the store.
+counts and seeds, run one at a time into a resumable store, then summarised. The kit's own specs
+are benchmarks/specs/NAME.yaml (quick, full, paper, demo, the results tables).
+Each finished run is one line of OUT/runs.jsonl, keyed by a digest of all its settings: a rerun
+skips every finished run, and a sweep killed at any point loses at most the run in flight.
 """
 
 from __future__ import annotations
@@ -40,22 +36,15 @@ SPECS = ROOT / "benchmarks" / "specs"
 # Methods that pool or ignore the clients' data run once, on the IID split.
 PARTITION_FREE = ("zero_shot", "centralized", "whitebox")
 AXES = ("dataset", "method", "generator", "prompt", "partition", "alpha", "clients", "seed")
+SELECTABLE = ("task", "dataset", "method", "partition")  # select_runs' fields beside alpha
 GROUP = ("task", "dataset", "method", "variant", "setting", "clients", "test_every")
 
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """The grid of a sweep. Methods (a list, or one per task: {vision: [...], text: [...]})
-    apply to the tasks that have them (whitebox to vision only; text results carry their
-    controls); generators are vision's, prompts text's. `vision` and `text` hold any other
-    experiment settings (e.g. rounds). test_every scores every k-th test example of each data
-    set (1: all of them; a quick look at 5).
-    method_partitions names the partitions a method runs on where it differs from the rule
-    (pooled or untuned methods on the IID split once, the others on every partition);
-    overrides set settings of the runs that match, each {"match": {setting: value, ...},
-    "set": {setting: value, ...}} in order (e.g. a step size chosen per data set and method);
-    privacy is an axis of federated runs: None, or {"clip_norm": C, "noise_multiplier": z}
-    (DPFedAvg)."""
+    """The grid of a sweep. Methods run on the tasks that have them (text results carry their
+    controls); overrides ({match, set}, in order) set e.g. a step size per data set and method;
+    privacy entries are DPFedAvg settings of the federated runs."""
 
     datasets: tuple[str, ...]
     methods: tuple[str, ...] | dict = vision_experiment.METHODS
@@ -65,10 +54,10 @@ class SweepSpec:
     alphas: tuple[float, ...] = (0.5,)
     clients: tuple[int, ...] = (5,)
     seeds: tuple[int, ...] = (0,)
-    test_every: int = 1
-    vision: dict = field(default_factory=dict)
+    test_every: int = 1  # score every k-th test example (5: a quick look)
+    vision: dict = field(default_factory=dict)  # the other experiment settings, e.g. rounds
     text: dict = field(default_factory=dict)
-    method_partitions: dict = field(default_factory=dict)
+    method_partitions: dict = field(default_factory=dict)  # per method, overriding _splits's rule
     overrides: tuple = ()
     privacy: tuple = (None,)
 
@@ -167,8 +156,7 @@ def spec_names() -> list[str]:
 
 
 def load_spec(source) -> SweepSpec:
-    """A spec the kit ships, by name, or one from a .yaml/.yml/.json file of SweepSpec's
-    fields."""
+    """A spec the kit ships, by name, or a .yaml/.yml/.json file of SweepSpec's fields."""
     if isinstance(source, SweepSpec):
         return source
     path = SPECS / f"{source}.yaml" if source in spec_names() else Path(source)
@@ -248,8 +236,7 @@ def _splits(spec: SweepSpec, method: str) -> list[tuple[str, float | None]]:
 
 
 def run_id(experiment: VisionExperiment | TextExperiment, test_every: int = 1) -> str:
-    """A digest of every setting of a run and of the test examples it is scored on: the
-    store's key."""
+    """The store's key: a digest of a run's settings and of the test examples it is scored on."""
     settings = {"task": experiment.task, "test_every": test_every, **asdict(experiment)}
     settings = json.dumps(settings, sort_keys=True)
     return hashlib.sha256(settings.encode()).hexdigest()[:16]
@@ -265,8 +252,7 @@ def describe(experiment: VisionExperiment | TextExperiment) -> str:
 
 
 def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
-    """Run every unfinished run of `spec` (a SweepSpec, a kit spec's name or a file), appending
-    each to OUT/runs.jsonl as it ends; then write the report. Returns every stored run."""
+    """Run every unfinished run of `spec`, storing each as it ends; then write the report."""
     from tqdm.auto import tqdm
 
     spec, out = load_spec(spec), Path(out)
@@ -330,9 +316,7 @@ def _test_subset(dataset: str, every: int):
 
 
 def load_results(out) -> pd.DataFrame:
-    """Every stored run of a sweep folder (or runs file), one row each, with `variant` (the
-    generator or prompt method) and `setting` (iid or dirichlet(alpha), and dp(C, z) with
-    privacy) for grouping."""
+    """Every stored run of a sweep folder or runs file, with `variant` and `setting` to group by."""
     path = Path(out)
     path = path / RUNS_FILE if path.is_dir() else path
     if not path.exists():
@@ -344,33 +328,22 @@ def load_results(out) -> pd.DataFrame:
     frame["variant"] = [row[variant[row["task"]]] for _, row in frame.iterrows()]
     frame["setting"] = [
         (f"dirichlet({row['alpha']:g})" if row["partition"] == "dirichlet" else row["partition"])
-        + (f" dp({row['clip_norm']:g}, {row['noise_multiplier']:g})" if _private(row) else "")
+        + (
+            f" dp({row['clip_norm']:g}, {row['noise_multiplier']:g})"
+            if pd.notna(row.get("clip_norm"))
+            else ""
+        )
         for _, row in frame.iterrows()
     ]
     return frame
 
 
-def _private(row) -> bool:
-    clip = row.get("clip_norm")
-    return clip is not None and not pd.isna(clip)
-
-
-def select_runs(
-    frame: pd.DataFrame,
-    task: str | None = None,
-    dataset: str | None = None,
-    method: str | None = None,
-    partition: str | None = None,
-    alpha: float | None = None,
-) -> pd.DataFrame:
-    """The stored runs that match every given field (alpha only matters for Dirichlet runs)."""
+def select_runs(frame: pd.DataFrame, alpha: float | None = None, **fields) -> pd.DataFrame:
+    """The stored runs that match every given field (task, dataset, method, partition; alpha only
+    matters for Dirichlet runs)."""
     keep = np.ones(len(frame), dtype=bool)
-    for name, value in (
-        ("task", task),
-        ("dataset", dataset),
-        ("method", method),
-        ("partition", partition),
-    ):
+    for name, value in fields.items():
+        check_choice("field", name, SELECTABLE)
         if value is not None:
             keep &= (frame[name] == value).to_numpy()
     if alpha is not None:
@@ -379,8 +352,7 @@ def select_runs(
 
 
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation of test accuracy over seeds for each task, data set,
-    method, variant, setting and client count, with the zero-shot reference and API calls."""
+    """Mean and standard deviation of test accuracy over seeds per GROUP, with zero-shot."""
     grouped = frame.groupby(list(GROUP), sort=True)
     table = grouped.agg(
         accuracy_mean=("accuracy", "mean"),
@@ -399,9 +371,8 @@ def _seeds_cell(values) -> str:
 
 
 def accuracy_table(frame: pd.DataFrame, value: str = "accuracy") -> pd.DataFrame:
-    """Mean ± std over seeds of a test accuracy (%), one row per data set and generator or
-    prompt method, one column per method and setting (methods in METHOD_ORDER, settings in the
-    order stored), and the zero-shot reference: the layout of every results table."""
+    """Mean ± std over seeds of a test accuracy (%), a row per data set and variant, a column per
+    method and setting, and zero-shot: the layout of every results table."""
     columns = sorted(
         {(m, s) for m, s in zip(frame["method"], frame["setting"], strict=True)},
         key=lambda c: (METHOD_ORDER.index(c[0]), list(frame["setting"]).index(c[1])),
@@ -427,9 +398,8 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def write_report(out) -> list[Path]:
-    """summary.csv (summarise), summary.md (accuracy_table), gains_<task>.png
-    (plots.plot_gains) and, when the runs can test any of the README's claims, claims.md
-    (fedbbpt_lite.claims) in the sweep folder; returns the paths."""
+    """Write summary.csv, summary.md, gains_<task>.png and, when the runs can test any of the
+    README's claims, claims.md into the sweep folder; return their paths."""
     import matplotlib.pyplot as plt
 
     from .claims import check_claims, claims_markdown

@@ -110,11 +110,8 @@ class PartitionExplorer(Dashboard):
 
 
 class SweepExplorer(Dashboard):
-    """Dropdowns for the task, data set, method, partition and Dirichlet alpha of stored sweep
-    runs (fedbbpt_lite.sweep.load_results); each choice redraws plots.plot_sweep_runs for the
-    runs it selects. It opens on `initial` choices where the runs have them (by default a
-    federated vision run, whose curves show rounds). It reads stored results only, so it spends
-    no queries."""
+    """Dropdowns over stored sweep runs that redraw the runs chosen; it opens on a federated
+    vision run by default, whose curves show rounds, and spends no queries."""
 
     FIELDS = ("task", "dataset", "method", "partition", "alpha")
     INITIAL = {"task": "vision", "method": "fedbbpt"}
@@ -158,16 +155,11 @@ class SweepExplorer(Dashboard):
             rows = rows[rows[name] == value]
         self._busy = False
         self.last_runs = select_runs(self.frame, **self.selection())
-        self.show(plots.plot_sweep_runs(self.last_runs, _title(self.selection())))
-
-
-def _title(selection: dict) -> str:
-    return " · ".join(f"{value}" for value in selection.values() if value is not None)
+        title = " · ".join(f"{v}" for v in self.selection().values() if v is not None)
+        self.show(plots.plot_sweep_runs(self.last_runs, title))
 
 
 # the names lessons call (02, 03 and 06)
-estimator_explorer, partition_explorer, sweep_explorer = (
-    EstimatorExplorer,
-    PartitionExplorer,
-    SweepExplorer,
-)
+estimator_explorer = EstimatorExplorer
+partition_explorer = PartitionExplorer
+sweep_explorer = SweepExplorer

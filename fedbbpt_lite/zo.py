@@ -55,10 +55,8 @@ def rademacher_directions(rng: np.random.Generator, q: int, d: int) -> np.ndarra
 
 
 def segmented_uniform_directions(rng: np.random.Generator, q: int, d: int) -> np.ndarray:
-    """Draw q perturbations from U([-1, -0.5] u [0.5, 1]), BlackVIP's SPSA perturbation.
-
-    Magnitudes stay >= 0.5 so the element-wise inverse used by SPSA stays bounded.
-    """
+    """Draw q perturbations from U([-1, -0.5] u [0.5, 1]), BlackVIP's SPSA perturbation:
+    magnitudes of at least 0.5 keep SPSA's element-wise inverse bounded."""
     signs = rademacher_directions(rng, q, d)
     return signs * rng.uniform(0.5, 1.0, size=signs.shape)
 
@@ -113,9 +111,7 @@ def rge(
     scheme: str = "central",
 ) -> np.ndarray:
     """Random gradient estimate: finite differences along q random directions, averaged.
-
-    Sphere directions are scaled by d so that, like Gaussian ones, E[d * u u^T] = I.
-    """
+    Sphere directions are scaled by d so that, like Gaussian ones, E[d * u u^T] = I."""
     w = _check_w(w)
     mu = check_real("mu", mu, positive=True)
     sample = _DIRECTIONS[check_choice("directions", directions, tuple(_DIRECTIONS))]
@@ -130,10 +126,8 @@ def rge(
 
 
 def cge(loss_batch: LossBatch, w: np.ndarray, *, mu: float = 1e-3) -> np.ndarray:
-    """Coordinate-wise gradient estimate: central differences along every basis vector.
-
-    Deterministic and exact for quadratics, but costs 2d loss evaluations.
-    """
+    """Coordinate-wise gradient estimate: central differences along every basis vector;
+    exact for quadratics, but costs 2d loss evaluations."""
     w = _check_w(w)
     mu = check_real("mu", mu, positive=True)
     return _central_differences(loss_batch, w, np.eye(w.size), mu)[0]
@@ -165,10 +159,8 @@ def spsa(
     q: int = 1,
     perturbation: str = "rademacher",
 ) -> np.ndarray:
-    """SPSA estimate: one central difference per perturbation, divided element-wise by it.
-
-    All d coordinates are estimated from 2 evaluations per draw; q draws are averaged.
-    """
+    """SPSA estimate: one central difference per perturbation, divided element-wise by it, so 2
+    evaluations estimate all d coordinates; q draws are averaged."""
     return _spsa_with_losses(loss_batch, w, rng, c, q, perturbation)[0]
 
 
@@ -184,11 +176,8 @@ _DISPATCH: dict[str, Callable[..., np.ndarray]] = {
 def estimate(
     method: str, loss_batch: LossBatch, w: np.ndarray, rng: np.random.Generator, **kwargs
 ) -> np.ndarray:
-    """Run the estimator named `method` (one of ESTIMATORS), so callers can pick one by name.
-
-    Extra keyword arguments (mu, q, scheme) go to that estimator; cge ignores rng and q. `mu` is the
-    perturbation size of every method: the spsa_* methods receive it as their `c`.
-    """
+    """Run the estimator named `method`; `mu` is every method's perturbation size (the spsa_*
+    methods' `c`), and cge ignores rng and q."""
     check_choice("method", method, ESTIMATORS)
     if not method.startswith("rge_") and kwargs.pop("scheme", "central") != "central":
         raise ValueError(f"scheme 'forward' applies only to rge_* methods, got method {method!r}")
@@ -200,10 +189,8 @@ def estimate(
 
 
 def num_points(method: str, d: int, q: int, scheme: str = "central") -> int:
-    """Number of parameter vectors one estimate sends to the black box (its query cost).
-
-    `scheme` only applies to the rge_* methods; cge and spsa_* are always central.
-    """
+    """Number of parameter vectors one estimate sends to the black box (its query cost); cge
+    and spsa_* are always central."""
     check_choice("method", method, ESTIMATORS)
     d, q = check_count("d", d), check_count("q", q)
     check_choice("scheme", scheme, _SCHEMES)
@@ -219,10 +206,8 @@ def num_points(method: str, d: int, q: int, scheme: str = "central") -> int:
 
 @dataclass(frozen=True)
 class SPSAGCConfig:
-    """Hyper-parameters of SPSA with gradient correction (BlackVIP's defaults).
-
-    correction=False turns the optimiser into plain SPSA with decaying gains.
-    """
+    """Hyper-parameters of SPSA with gradient correction (BlackVIP's defaults); correction=False
+    turns the optimiser into plain SPSA with decaying gains."""
 
     a: float = 0.01
     c: float = 0.01
@@ -267,10 +252,7 @@ def spsa_gc_step(
     config: SPSAGCConfig,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, SPSAGCState, dict]:
-    """One SPSA-GC update; returns new parameters, a new state and a dict of diagnostics.
-
-    With correction, m = beta*m + g and w <- w - a_k*(g + beta*m) (a Nesterov-style look-ahead).
-    """
+    """One SPSA-GC update; returns new parameters, a new state and a dict of diagnostics."""
     w = _check_w(w)
     if not isinstance(state, SPSAGCState):
         raise TypeError(f"state must be an SPSAGCState, got {type(state).__name__}")
@@ -284,7 +266,7 @@ def spsa_gc_step(
     )
     if config.correction:
         m = config.beta * (np.zeros_like(w) if state.m is None else state.m) + g
-        w_new = w - a_k * (g + config.beta * m)
+        w_new = w - a_k * (g + config.beta * m)  # a Nesterov-style look-ahead
     else:
         m = None
         w_new = w - a_k * g

@@ -25,13 +25,9 @@ def estimator_error(
     trials: int = 200,
     **kwargs,
 ) -> dict:
-    """Repeat an estimate `trials` times; report bias, variance and mean squared error.
-
-    variance = mean |estimate - mean estimate|^2. bias estimates |E[estimate] - true| with the
-    sampling noise of the mean removed (|mean - true|^2 - variance / (trials - 1), floored at
-    0); bias_noise = sqrt(variance / (trials - 1)) is the size of that noise, below which a
-    bias cannot be seen. relative_mse = mean |estimate - true|^2 / |true|^2 (scale-free).
-    """
+    """Repeat an estimate `trials` times; report bias, variance and relative MSE. bias has the
+    mean's sampling noise removed; bias_noise is the size of that noise, below which a bias
+    cannot be seen."""
     trials = check_count("trials", trials, minimum=2)
     true_gradient = np.asarray(true_gradient, dtype=np.float64)
     if true_gradient.shape != np.shape(w):
@@ -68,12 +64,8 @@ def error_sweep(
     trials: int = 200,
     **fixed,
 ) -> pd.DataFrame:
-    """One estimator_error row per (method, value of `vary`).
-
-    make_problem(value) -> (loss_batch, w, true_gradient) builds the problem for each value,
-    so `vary` may be an estimator argument (mu, q) or the dimension d (then make_problem
-    uses it and it is not passed on).
-    """
+    """One estimator_error row per (method, value of `vary`); make_problem(value) builds each
+    problem, so `vary` may also be the dimension d (then it is not passed to the estimator)."""
     check_choice("vary", vary, VARIABLES)
     rows = []
     for method in methods:

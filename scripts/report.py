@@ -1,7 +1,7 @@
 """benchmarks/RESULTS.md, generated from the committed results stores: one section per sweep spec
-in benchmarks/specs/ (its store in benchmarks/results/<spec>/) and the quick preset's sweep
-(benchmarks/results/sweep_quick/, lesson 06's). The README and the lessons cite these
-tables; `make report` regenerates the file and `make test` fails when the committed one differs.
+in benchmarks/specs/ (its store in benchmarks/results/<spec>/). The README and the lessons cite
+these tables; `make report` regenerates the file and `make test` fails when the committed one
+differs.
 Usage: python scripts/report.py
 """
 
@@ -18,21 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "benchmarks" / "specs"
 RESULTS = ROOT / "benchmarks" / "results"
 REPORT = ROOT / "benchmarks" / "RESULTS.md"
-QUICK = "sweep_quick"  # the committed run of the quick preset
-
-
-def sources() -> dict[str, tuple[str, str]]:
-    """{section name: (spec source, how to name it in a command)} in report order."""
-    found = {
-        p.stem: (str(p), f"--spec benchmarks/specs/{p.name}") for p in sorted(SPECS.glob("*.yaml"))
-    }
-    return {**found, QUICK: ("quick", "--preset quick")}
 
 
 def description(source: str) -> str:
     """A spec file's leading comment, as prose."""
-    if source == "quick":
-        return "Every offline data set with every method at the quick preset's small budget."
     lines = []
     for line in Path(source).read_text().splitlines():
         if not line.startswith("#"):
@@ -41,10 +30,11 @@ def description(source: str) -> str:
     return " ".join(lines)
 
 
-def section(name: str, source: str, flag: str) -> list[str]:
+def section(name: str) -> list[str]:
+    source = SPECS / f"{name}.yaml"
     spec = sweep.load_spec(source)
     planned = {sweep.run_id(e, spec.test_every) for e in sweep.experiments(spec)}
-    command = f"fedbbpt-lite sweep {flag} --out benchmarks/results/{name}"
+    command = f"fedbbpt-lite sweep --preset {name} --out benchmarks/results/{name}"
     lines = [f"## {name}", "", description(source), ""]
     store = RESULTS / name / sweep.RUNS_FILE
     if not store.exists():
@@ -61,6 +51,8 @@ def section(name: str, source: str, flag: str) -> list[str]:
     for value, what in (("accuracy", "returned"), ("learned_accuracy", "learned")):
         lines += [f"Test accuracy (%) of what runs {what}, mean ± std over seeds:", ""]
         lines += [sweep.markdown_table(sweep.accuracy_table(frame, value)).rstrip(), ""]
+    for figure in sorted((RESULTS / name).glob("gains_*.png")):
+        lines += [f"![each method's gain over zero-shot](results/{name}/{figure.name})", ""]
     texts = frame[frame["task"] == "text"]
     for dataset, group in texts.groupby("dataset", sort=False):
         by_seed = group.drop_duplicates("seed")["controls"]
@@ -90,8 +82,8 @@ def render() -> str:
         "measures it afresh.",
         "",
     ]
-    for name, (source, flag) in sources().items():
-        lines += section(name, source, flag)
+    for name in sweep.spec_names():
+        lines += section(name)
     return "\n".join(lines).rstrip() + "\n"
 
 

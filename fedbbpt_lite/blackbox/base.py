@@ -1,10 +1,7 @@
 """The API boundary: a black box answers queries with outputs only, and every query is billed.
 
-Subclasses implement `_forward`; users call `query`, which checks the budget, may simulate
-latency, transient faults and time-outs (retried under a RetryPolicy), bills the meter and
-returns a detached NumPy copy, so no gradient and no weight ever crosses the boundary. With
-`cache=True` (black boxes that name their examples) an example asked before is answered from the
-cache and not billed again.
+`query` returns a detached NumPy copy, so no gradient and no weight ever crosses the boundary.
+With `cache=True` an example asked before is answered from the cache and not billed again.
 """
 
 from __future__ import annotations
@@ -29,17 +26,9 @@ class APITimeoutError(TransientAPIError):
 
 
 class BlackBox(ABC):
-    """Base class of every black box: outputs in, bills out, nothing else exposed.
-
-    output: what the API reveals, one of the subclass's `outputs`; classifiers offer
-    "logits", "probs" (softmax) or "label" (top-1 index only), as strict APIs do.
-    latency_s: simulated seconds added to each call. fault_rate: probability that a call
-    fails with TransientAPIError; timeout_rate: probability that it stalls, which the client
-    gives up on after timeout_s with APITimeoutError (both drawn from one generator seeded by
-    fault_seed). retry: a RetryPolicy that retries both, counted on the meter (None: no retry).
-    cache: answer repeated examples from a client-side cache (only where `cacheable`); the
-    meter counts the examples and the whole calls this saved.
-    """
+    """Base class of every black box: outputs in, bills out, nothing else exposed. "label"
+    reveals only the top-1 index, as strict APIs do; latency_s and timeout_s are simulated
+    seconds, fault_rate and timeout_rate probabilities per call."""
 
     outputs: tuple[str, ...] = ("logits", "probs", "label")
     cacheable = False  # subclasses that implement _keys and _take set this
@@ -85,8 +74,7 @@ class BlackBox(ABC):
 
     @abstractmethod
     def _prepare(self, inputs, *args) -> tuple[torch.Tensor, tuple]:
-        """Validate a user's query (inputs and any other arguments) before anything is billed;
-        return the tensor and arguments `_forward` expects."""
+        """Validate a user's query before anything is billed; return what `_forward` expects."""
 
     @abstractmethod
     def _count(self, inputs: torch.Tensor) -> int:

@@ -1,9 +1,7 @@
-"""CLIP by Hugging Face name, served as a black box: the paper's vision API.
+"""CLIP by Hugging Face name or folder, served as a black box: the paper's vision API.
 
-`openai/clip-vit-base-patch16` (CLIP ViT-B/16, BlackVIP's black box) or any CLIP folder loads
-through transformers, from the Hugging Face cache or a download when the machine has network.
-It answers the same queries as MiniCLIP, for images at the model's own resolution (224 pixels
-for ViT-B/16): logits = logit_scale * cosine(image, class prompt).
+The default, CLIP ViT-B/16, is BlackVIP's black box. It answers the same queries as MiniCLIP,
+for images at the model's own resolution (224 pixels for ViT-B/16).
 """
 
 from __future__ import annotations
@@ -25,8 +23,7 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 @functools.cache
 def load_clip(name: str, device: str = "cpu"):
-    """(tokenizer, model, mean, std) for a CLIP model name or folder, loaded once per process
-    and device."""
+    """(tokenizer, model, mean, std) of a CLIP name or folder, cached per process and device."""
     from transformers import AutoTokenizer, CLIPImageProcessor, CLIPModel
 
     if not isinstance(name, str) or not name.strip():
@@ -45,13 +42,8 @@ def load_clip(name: str, device: str = "cpu"):
 
 class CLIPBlackBox(BlackBox):
     """Query a CLIP model as an API: `query(images, prompts)` -> one score per (image, prompt).
-
-    images: floats in [0, 1] of shape (..., C, S, S), S the model's image size, C = 1 or 3;
-    leading dimensions are kept. Each image is one billed example. Images are scored
-    `batch_size` at a time on `device` (default: the GPU when torch sees one, else the CPU),
-    in fp32 as BlackVIP requires. `pixel_std` is the per-channel std it normalises pixels by
-    (after the mean): BlackVIP adds its prompts in that normalised space.
-    """
+    It runs in fp32, as BlackVIP requires; `pixel_std` is the std it normalises pixels by,
+    because BlackVIP adds its prompts in that normalised space."""
 
     def __init__(
         self,

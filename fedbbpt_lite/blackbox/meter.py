@@ -29,13 +29,9 @@ class Budget:
 
 @dataclass
 class Meter:
-    """Counts requests (calls), inputs scored (examples), failed tries (time-outs among them),
-    retries and simulated cost, and what a query cache answered instead (saved_examples;
-    saved_calls: whole queries).
-
-    A batched request that scores 10 prompted copies of 32 images is 1 call and 320 examples:
-    batching saves round trips, never examples.
-    """
+    """Counts calls, examples, failed tries (time-outs among them), retries, simulated cost and
+    what a cache saved (saved_calls: whole queries). A batched request is one call however many
+    examples it scores: batching saves round trips, never examples."""
 
     cost_per_call: float = 0.0
     cost_per_example: float = 0.0

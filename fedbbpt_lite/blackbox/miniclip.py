@@ -44,10 +44,8 @@ class ImageTower(nn.Module):
         self.log_scale = nn.Parameter(torch.tensor(2.659))  # log(1 / 0.07), as in CLIP
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Unit-norm image embeddings for images in [0, 1], shape (N, 3, 28, 28).
-
-        Runs channels-last, which about halves the CPU time of the convolutions and poolings.
-        """
+        """Unit-norm embeddings of images in [0, 1], (N, 3, 28, 28); channels-last about halves
+        the CPU time of the convolutions and poolings."""
         images = (2 * images - 1).contiguous(memory_format=torch.channels_last)
         return F.normalize(self.project(self.features(images)), dim=-1)
 
@@ -68,13 +66,8 @@ def load_image_tower(path: Path = WEIGHTS) -> ImageTower:
 
 class MiniCLIPBlackBox(BlackBox):
     """Query MiniCLIP as an API: `query(images, prompts)` -> one score per (image, prompt).
-
-    images: float array or tensor in [0, 1] of shape (..., C, 28, 28) with C = 1 (grey, repeated
-    to RGB) or 3; leading dimensions are kept, so several prompted batches go in one call (a
-    single (C, 28, 28) image is treated as a batch of one).
-    prompts: list of strings, e.g. ["a photo of the digit zero", ...]. Each image counts as one
-    example on the meter, whatever the number of prompts (class prompts are not billed).
-    """
+    Leading image dimensions are kept, so several prompted batches go in one call; each image
+    is one billed example whatever the number of prompts (class prompts are not billed)."""
 
     def __init__(self, weights: Path = WEIGHTS, **api_options):
         super().__init__(**api_options)

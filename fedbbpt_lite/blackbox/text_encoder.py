@@ -22,11 +22,8 @@ def minilm_path() -> str:
 
 
 class TextEncoder:
-    """Embeds strings with all-MiniLM-L6-v2; caches each string's embedding after first use.
-
-    A soft prompt (rows of input embeddings) can be inserted after [CLS], as BBT assumes of an
-    API that accepts embeddings; it is pooled with the text's tokens.
-    """
+    """Embeds strings with all-MiniLM-L6-v2, caching each string's embedding. A soft prompt is
+    inserted after [CLS] and pooled with the text, as BBT assumes of an API taking embeddings."""
 
     def __init__(self, path: str | None = None):
         from transformers import AutoModel, AutoTokenizer

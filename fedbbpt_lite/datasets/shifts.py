@@ -1,9 +1,8 @@
 """Distribution shifts that turn MiniCLIP's training domain into prompt-tuning tasks.
 
-Pure functions on float images in [0, 1] of shape (N, 28, 28), returning (N, 28, 28) grey or
-(N, 28, 28, 3) colour. Photometric shifts (contrast, inversion, noise, background colour)
-are what an additive visual prompt can undo; geometric ones (rotation, translation and
-scale) it cannot, which the lessons show.
+Pure functions on float images in [0, 1], (N, 28, 28) -> (N, 28, 28) or (N, 28, 28, 3). An
+additive visual prompt can undo photometric shifts (contrast, inversion, noise, background
+colour) but not geometric ones (rotation, translation, scale), as the lessons show.
 """
 
 from __future__ import annotations

@@ -78,12 +78,9 @@ def verify_checksums() -> dict[str, bool]:
 
 
 def load_vision_file(path, template: str = "a photo of a {}") -> VisionDataset:
-    """A user's own data set from an .npz with x_train, y_train, x_test, y_test, class_names.
-
-    Images: uint8 (0..255) or floats in [0, 1]; (N, H, W) grey, or (N, H, W, C) / (N, C, H, W)
-    with C = 1 or 3; resized to 28x28 when another size. Labels: integers 0..K-1 for the K
-    class names. The template turns each class name into its zero-shot prompt.
-    """
+    """A user's own data set from an .npz with x_train, y_train, x_test, y_test, class_names:
+    uint8 or [0, 1] float images, (N, H, W), (N, H, W, C) or (N, C, H, W), resized to 28x28,
+    and labels 0..K-1 for the K class names."""
     path = Path(path)
     if not path.exists():
         raise ValueError(f"data file {str(path)!r} does not exist")

@@ -1,12 +1,7 @@
-"""Checkpoints of a federation between rounds, in safetensors: the global parameters, every
-client's ClientContext.state, the strategy's own state (Strategy.state), the sampling generator and
-the History so far.
-
-A run given a checkpoint path saves one after every round (whole or not at all: written beside
-and renamed over the old one) and, started again, resumes after the last saved round, reaching
-the same result as a run that was never interrupted (a black box's simulated faults draw from
-their own generator, which is not saved: with fault injection the retries, never the results,
-differ).
+"""Checkpoints of a federation after each round, in safetensors: parameters, client and strategy
+state, the sampling generator and the History. A resumed run reaches the same result as one never
+interrupted (simulated black-box faults draw from their own, unsaved generator: with fault
+injection the retries differ, never the results).
 """
 
 from __future__ import annotations
@@ -41,7 +36,7 @@ def save_checkpoint(
     settings,
     strategy_state: dict[str, np.ndarray] | None = None,
 ):
-    """Write the federation after `server_round` to `path` (replacing it in one rename)."""
+    """Write the federation after `server_round` to `path`, whole or not at all (one rename)."""
     path = Path(path)
     tensors = {f"global/{i}": np.ascontiguousarray(p) for i, p in enumerate(parameters)}
     for key, value in (strategy_state or {}).items():
@@ -78,8 +73,7 @@ def save_checkpoint(
 
 
 def load_checkpoint(path) -> dict:
-    """What save_checkpoint wrote: round, parameters, states, strategy state, rng state,
-    history, settings."""
+    """What save_checkpoint wrote, as a dict of its parts."""
     path = Path(path)
     try:
         with safe_open(str(path), framework="numpy") as handle:

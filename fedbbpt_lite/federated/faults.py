@@ -1,9 +1,7 @@
 """Injected client faults, for lessons and tests: clients that drop out of a round.
 
-`with_dropouts(client_fn, rate, seed)` wraps a client factory so that each fit is abandoned
-with ClientDropout with probability `rate`, decided by the fit's own seed: the same run drops
-the same clients in the same rounds. run_simulation records a dropout in History.failures and
-completes the round with the clients that answered.
+A dropout is decided by the fit's own seed, so the same run drops the same clients in the same
+rounds; run_simulation records it in History.failures and completes the round without them.
 """
 
 from __future__ import annotations

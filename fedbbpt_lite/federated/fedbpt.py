@@ -1,10 +1,8 @@
 """FedBPT's server (Sun et al. 2023; NVIDIA/NVFlare research/fed-bpt): a global CMA-ES.
 
-Each round the server sends its mean, the clients' sigma and its covariance C; every sampled
-client runs its own CMA-ES from them on its data and sends back its final mean, that mean's
-local loss and the sum of its squared sigmas. The server's ES takes the clients' means as its
-population (all of them parents, ranked by loss) and so moves its mean and C
-(evolution.fedbpt_server_step). Parameters travel as [mean, [sigma], C].
+Each sampled client runs its own CMA-ES from the server's mean, sigma and covariance C, and sends
+back its final mean, that mean's local loss and the sum of its squared sigmas. The server's ES
+takes the means as its population (all of them parents, ranked by loss).
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""What a simulation records: one row per client fit, one row per central evaluation, one row
-per client that failed or dropped out, the rounds that too few clients answered, and why
-training stopped early (a spent budget), if it did."""
+"""What a simulation records: client fits, central evaluations, failed or dropped-out clients,
+rounds too few clients answered, and why training stopped early (a spent budget), if it did."""
 
 from __future__ import annotations
 
@@ -62,10 +61,8 @@ class History:
         self.evaluations.append({"round": server_round, **metrics})
 
     def to_dataframe(self, kind: str = "rounds") -> pd.DataFrame:
-        """kind="fits": one row per (round, client); "evaluations": one per round; "failures":
-        one per failed client fit; "aggregates": the strategy's metrics per round; "rounds":
-        per round, the sums of cost columns, the example-weighted mean of the other client
-        metrics, cumulative API calls, and the central evaluation."""
+        """One record list as a table, or ("rounds") per round: cost columns summed, other client
+        metrics weighted by examples, cumulative API calls, and the central evaluation."""
         fits, evaluations = pd.DataFrame(self.fits), pd.DataFrame(self.evaluations)
         if kind == "fits":
             return fits

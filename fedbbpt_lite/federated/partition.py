@@ -1,8 +1,7 @@
 """Split a labelled data set among clients: IID, Dirichlet label skew, or pathological shards.
 
-Each partitioner returns one sorted index array per client and is reproducible from its rng.
-Dirichlet(alpha) draws each class's split across clients from Dir(alpha): alpha = 0.5 and 0.1
-are the usual non-IID settings, and smaller alpha means more skew.
+Each partitioner returns one sorted index array per client, reproducible from its rng. Dirichlet
+alpha = 0.5 and 0.1 are the usual non-IID settings; smaller alpha means more skew.
 """
 
 from __future__ import annotations
@@ -34,10 +33,8 @@ def iid(labels, num_clients: int, rng: np.random.Generator) -> list[np.ndarray]:
 def dirichlet(
     labels, num_clients: int, alpha: float, rng: np.random.Generator, min_size: int = 1
 ) -> list[np.ndarray]:
-    """Label skew: class c's examples are split across clients in proportions ~ Dir(alpha).
-
-    Redraws (up to 100 times) until every client holds at least min_size examples.
-    """
+    """Label skew: each class split across clients in proportions ~ Dir(alpha), redrawn until
+    every client holds at least min_size examples."""
     num_clients = check_count("num_clients", num_clients)
     alpha = check_real("alpha", alpha, positive=True)
     min_size = check_count("min_size", min_size, minimum=0)

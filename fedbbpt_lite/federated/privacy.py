@@ -1,12 +1,8 @@
-"""Client-level differential privacy on the server: clip every client's update, add Gaussian
-noise to their average (DP-FedAvg with fixed clipping, McMahan et al., 2018).
-
-Each client's update d_k = theta_k - theta is scaled to L2 norm at most clip_norm, the clipped
-updates are averaged with equal weights (so one client moves the average by at most
-clip_norm / m), and noise N(0, sigma^2) with sigma = noise_multiplier * clip_norm / m is added
-to every coordinate, m being the clients of the round. The noise multiplier is what a privacy
-accountant turns into (epsilon, delta) for a given number of rounds and sampling rate: `epsilon`
-asks opacus's RDP accountant.
+"""Client-level differential privacy on the server (DP-FedAvg with fixed clipping, McMahan et
+al., 2018): updates are clipped to L2 norm clip_norm and averaged with equal weights, so one of
+the round's m clients moves the average by at most clip_norm / m, and Gaussian noise of
+noise_multiplier times that is added to every coordinate. A privacy accountant turns the noise
+multiplier, rounds and sampling rate into (epsilon, delta).
 """
 
 from __future__ import annotations
@@ -18,9 +14,8 @@ from .strategy import FedAvg
 
 
 def epsilon(noise_multiplier: float, sample_rate: float, rounds: int, delta: float = 1e-5) -> float:
-    """The epsilon of the (epsilon, delta)-DP that `rounds` rounds of DPFedAvg give each client
-    when a round samples each client with probability `sample_rate` (1.0: every client, every
-    round), by opacus's RDP accountant for the subsampled Gaussian mechanism."""
+    """The epsilon that `rounds` rounds of DPFedAvg, sampling each client with probability
+    sample_rate (1.0: every round), give each client, by opacus's RDP accountant."""
     check_real("noise_multiplier", noise_multiplier, positive=True)
     check_real("sample_rate", sample_rate, positive=True)
     if sample_rate > 1:
@@ -35,8 +30,7 @@ def epsilon(noise_multiplier: float, sample_rate: float, rounds: int, delta: flo
 
 
 class DPFedAvg(FedAvg):
-    """FedAvg with each update clipped to clip_norm and Gaussian noise of noise_multiplier
-    times the sensitivity added at the server; other arguments as FedAvg's."""
+    """FedAvg with clipped updates and Gaussian noise added at the server."""
 
     def __init__(
         self, *, clip_norm: float, noise_multiplier: float, noise_seed: int = 0, **fedavg_options

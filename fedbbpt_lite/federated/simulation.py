@@ -1,10 +1,7 @@
-"""A deterministic, in-process federation: the same seed gives the same History.
-
-Mirrors Flower's run_simulation: client_fn(context) builds a client, the strategy samples
-clients and aggregates their fits, and only parameters, counts and scalar metrics travel.
-Each client's fit gets its own seed, derived from (seed, round, client), in config["seed"].
-Faults cost no finished work: failed clients are recorded and skipped, a spent budget ends the
-run cleanly, and a checkpoint after every round lets a killed run resume.
+"""A deterministic, in-process federation after Flower's run_simulation: the same seed gives the
+same History, and only parameters, counts and scalar metrics travel. Faults cost no finished
+work: failed clients are recorded and skipped, a spent budget ends the run after its last whole
+round, and a checkpoint after every round lets a killed run resume.
 """
 
 from __future__ import annotations
@@ -79,14 +76,9 @@ def run_rounds(
     rng: np.random.Generator | None = None,
     after_round: Callable[[int, NDArrays, History], None] | None = None,
 ) -> History:
-    """The server's loop, wherever the clients run: sample, send, collect, aggregate, evaluate.
-
-    fit_round delivers a round's fits (in process, or as Flower messages) and returns each
-    sampled client's reply, or the exception its fit ended with. A fresh history is evaluated
-    at round 0; a restored one (with its rng) goes on after its last round. after_round(round,
-    parameters, history) runs after each whole round (checkpoints use it), so a run stopped
-    mid-round by its budget has its last whole round saved, not the unfinished one.
-    """
+    """The server's loop, wherever fit_round runs the fits (in process, or as Flower messages).
+    A restored history (with its rng) goes on after its last round; after_round runs after whole
+    rounds only, so a checkpoint never holds a round the budget cut short."""
     rng = rng if rng is not None else np.random.default_rng(seed)
     if history is None:
         history = History()
@@ -155,18 +147,9 @@ def run_simulation(
     checkpoint=None,
     run_settings: dict | None = None,
 ) -> History:
-    """Run num_rounds of federated training in this process; return the History (final
-    parameters included).
-
-    initial_parameters default to client 0's get_parameters({}). A client whose fit fails
-    transiently (TransientAPIError after its retries, ClientDropout, TimeoutError,
-    ConnectionError) is recorded in History.failures and the round goes on; a round that fewer
-    than the strategy's min_fit_clients answer keeps the global parameters (History
-    .skipped_rounds). A spent API budget ends training after the last whole round
-    (History.stopped). With `checkpoint` (a file path) the run is saved after every round and,
-    when the file exists, resumed from it (a run its budget stopped goes on from there);
-    run_settings (JSON-able, e.g. the experiment's) must then match the saved run's.
-    """
+    """Run num_rounds of federated training in this process. With `checkpoint` (a file path)
+    every round is saved and an existing file resumed, a budget-stopped run included;
+    run_settings (JSON-able, e.g. the experiment's) must then match the saved run's."""
     num_clients = check_count("num_clients", num_clients)
     num_rounds = check_count("num_rounds", num_rounds, minimum=0)
     seed = check_count("seed", seed, minimum=0)

@@ -79,13 +79,8 @@ def aggregate_metrics(results: list[FitResult]) -> dict[str, float]:
 
 
 class FedAvg(Strategy):
-    """Federated averaging with Flower's sampling rule and an optional server learning rate.
-
-    Each round samples max(int(fraction_fit * available), min_fit_clients) clients without
-    replacement (min_fit_clients=1 with a tiny fraction gives one client per round).
-    evaluate_fn(server_round, parameters) -> metrics dict evaluates the global parameters.
-    on_fit_config_fn(server_round) -> dict is sent to every sampled client.
-    """
+    """Federated averaging with Flower's sampling rule (min_fit_clients=1 and a tiny
+    fraction_fit give one client per round) and an optional server learning rate."""
 
     def __init__(
         self,

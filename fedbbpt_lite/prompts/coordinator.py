@@ -1,16 +1,8 @@
-"""BlackVIP's Coordinator: an input-dependent visual prompt from a frozen encoder and a small
-learnable decoder, prompted input = clip(x + eps * decoder([encoder(x), trigger])) (in the
-black box's normalised pixel space when given its pixel_std, see visual.add_prompt).
+"""BlackVIP's Coordinator: prompted input = clip(x + eps * decoder([encoder(x), trigger])).
 
-Only the decoder and the prompt trigger (a learnable 7x7 map stacked on the features) are
-tuned, as one flat vector so ZO optimisers can perturb it. init="zero" (the kit's default)
-starts the decoder's last layer and the trigger at zero, so the untuned Coordinator
-reproduces zero-shot exactly; init="blackvip" starts as BlackVIP does, every layer at
-PyTorch's default initialisation and the trigger drawn from U(0, 0.1). Its BatchNorm layers use
-the statistics of the batch at hand (no running averages), so a prompt depends only on the
-parameters and the images. For images larger than 28x28 (CLIP's 224), the encoder sees a
-28x28 copy and the 28x28 prompt is upsampled bilinearly to the image (BlackVIP instead decodes
-MAE ViT-B features to full size).
+init="zero" makes the untuned Coordinator reproduce zero-shot exactly; "blackvip" starts as
+BlackVIP does. BatchNorm uses batch statistics, so a prompt depends only on parameters and images.
+Larger images get an upsampled 28x28 prompt (BlackVIP decodes MAE ViT-B features to full size).
 """
 
 from __future__ import annotations

@@ -13,12 +13,9 @@ from ..validation import check_count, check_real
 
 
 class SoftPrompt:
-    """z (intrinsic_dim,) -> soft prompt (tokens, width) = start + (z @ A).reshape(tokens, width).
-
-    A's entries are N(0, (scale / (sqrt(d) * sigma))^2), BBT's choice (bbt.py: scale = alpha x
-    the embeddings' std, sigma = CMA-ES's initial step size), so that CMA-ES's first candidates,
-    z ~ N(0, sigma^2 I), move each prompt entry by about `scale`.
-    """
+    """Soft prompt start + (z @ A).reshape(tokens, width). A's std, scale / (sqrt(d) * sigma), is
+    BBT's (bbt.py: scale = alpha x the embeddings' std, sigma = CMA-ES's initial step), so that
+    CMA-ES's first candidates, z ~ N(0, sigma^2 I), move each prompt entry by about `scale`."""
 
     def __init__(
         self,

@@ -1,10 +1,8 @@
 """Input-independent visual prompts: one learnable pattern added to every image.
 
-GridPrompt is the low-resolution additive prompt: a grid x grid array of values, upsampled
-bilinearly to the image, so that SPSA searches only grid*grid parameters (49 by default)
-instead of one per pixel. PaddingPrompt learns a frame of `pad` pixels around the image, as
-in visual prompting (Bahng et al., 2022). Prompted input = clip(x + eps * prompt, 0, 1), or
-with `pixel_std`, the prompt added in the black box's normalised pixel space (add_prompt).
+GridPrompt is upsampled bilinearly from a grid x grid array, so that SPSA searches only
+grid*grid parameters (49 by default) instead of one per pixel. PaddingPrompt learns a frame of
+`pad` pixels around the image, as in visual prompting (Bahng et al., 2022).
 """
 
 from __future__ import annotations
@@ -19,11 +17,9 @@ from ..validation import check_count, check_real
 
 
 def add_prompt(images, prompts, eps: float, pixel_std=None) -> torch.Tensor:
-    """Prompted images (m, N, C, H, W) from images (N, C, H, W) in [0, 1] and prompts
-    (m, N or 1, C, H, W). With pixel_std (a black box's per-channel std, which it divides
-    pixels by after subtracting its mean), the prompt is added in that normalised space and
-    clipped to the image of [0, 1] there, as BlackVIP prompts CLIP: in pixels, that is
-    clip(x + eps * std * prompt, 0, 1), per channel (a grey image becomes one per channel)."""
+    """Images (N, C, H, W) in [0, 1] plus prompts (m, N or 1, C, H, W) -> (m, N, C, H, W). With
+    pixel_std the prompt is added in the black box's normalised pixel space, as BlackVIP prompts
+    CLIP: clip(x + eps * std * prompt, 0, 1) per channel (a grey image gains 3 channels)."""
     scale = torch.as_tensor(eps, dtype=torch.float32)
     if pixel_std is not None:
         scale = scale * torch.as_tensor(pixel_std, dtype=torch.float32).view(-1, 1, 1)

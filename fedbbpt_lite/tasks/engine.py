@@ -1,12 +1,8 @@
 """One runner for every task family: zero-shot, Fed-BBPT, centralised and local-only at one API
-budget, the step-size search, the choice on validation between what was learned and the
-controls, and the result record.
+budget of experiment.steps optimiser steps, the step-size search, and the choice on validation.
 
-A task family (vision_experiment.VisionFamily, text_experiment.TextFamily) supplies the data,
-the clients, the strategy and predictions; an Experiment dataclass is the one source of a run's
-settings (the command line's flags and Flower's run config are read from its fields).
-Every tuned method gets the same budget, experiment.steps optimiser steps; centralised and
-local-only runs split it over their tuners as evenly as whole steps go.
+An Experiment is the one source of a run's settings: the command line's flags and Flower's run
+config are read from its fields.
 """
 
 from __future__ import annotations
@@ -33,10 +29,8 @@ def setting(default, doc: str):
 
 @dataclass(frozen=True)
 class Experiment:
-    """The settings every task shares; a task's experiment adds its own, and the properties
-    round_steps (optimiser steps a client takes a round) and default_step (the centre of the
-    step-size search), and family(data, api, evaluator): the Family that runs it. The same
-    experiment and seed give the same numbers."""
+    """The settings every task shares; a task's experiment adds its own, round_steps, default_step
+    (the centre of the step-size search) and family(). The same settings give the same numbers."""
 
     dataset: str = setting("", "a data set by name")
     blackbox: str = setting(
@@ -114,14 +108,9 @@ class Experiment:
 
 
 class Family:
-    """What a task supplies to the runner, built once per run: the few-shot draw and its split
-    (the same in every process), the clients' validation examples, clients, strategy and
-    predictions. A subclass sets test_inputs, test_labels, controls (names of the prompts
-    every result is scored beside) and zero_shot (which of them zero-shot is), and implements
-    examples(pool_index) (the inputs, as the API takes them), predict(blackbox, inputs,
-    parameters, step) and predict_control(blackbox, inputs, name) (predicted classes),
-    client(context, idx, steps, step) (a tuner of the draw's examples at idx taking `steps`
-    optimiser steps a fit), and for a method of its own beyond METHODS, train_own(step)."""
+    """What a task supplies to the runner, built once per run (the same few-shot draw in every
+    process). A subclass sets test_inputs, test_labels, controls and zero_shot, and implements
+    examples, predict, predict_control, client and, for a method beyond METHODS, train_own."""
 
     controls: tuple[str, ...] = ()
     zero_shot = ""
@@ -147,8 +136,7 @@ class Family:
         )
 
     def strategy(self, step: float, evaluate, privacy: dict | None = None):
-        """The server's strategy and its initial parameters (None: client 0's). FedAvg, with
-        client-level differential privacy (DPFedAvg) when privacy is given."""
+        """The strategy (DPFedAvg with privacy) and its initial parameters (None: client 0's)."""
         options = {
             "fraction_fit": self.experiment.fraction_fit,
             "server_learning_rate": self.experiment.server_learning_rate,
@@ -163,17 +151,15 @@ class Family:
         return {}
 
     def client_fn(self, context: ClientContext, step: float | None = None):
-        """The Fed-BBPT client of context.client_id, at the experiment's step size (else the
-        family's default) unless one is given."""
+        """The Fed-BBPT client of context.client_id."""
         step = step or self.experiment.step_size or self.experiment.default_step
         return self.client(
             context, self.parts[context.client_id], self.experiment.round_steps, step
         )
 
     def server(self, step: float | None = None):
-        """The Fed-BBPT server at a step size (as client_fn's): the strategy, scoring the
-        global prompt on the test set each round, and the initial parameters (None: client
-        0's, as run_simulation takes them)."""
+        """The Fed-BBPT strategy, scoring the global prompt on the test set each round, and its
+        initial parameters."""
         step = step or self.experiment.step_size or self.experiment.default_step
 
         def evaluate(_round: int, parameters) -> dict:
@@ -200,19 +186,9 @@ def run_experiment(
     evaluator=None,
     checkpoint=None,
 ) -> dict:
-    """Run one experiment; return its settings, the test accuracy of the prompt it returns (the
-    learned one, or a control that beat it on the clients' validation examples: `selected`,
-    `validation_accuracy`, see tasks.selection) and of the learned one (after every round too,
-    when federated), each control's, each client's on its own label mix, and the API calls and
-    examples that training and validation spent through `api` (and saved, when it caches;
-    validation_calls of them validating).
-    Without experiment.step_size, each of selection.step_candidates is trained and the best on
-    validation kept (step_size_scores). `data`, `api` and `evaluator` (the unbilled test
-    scorer) default to the experiment's. `checkpoint` (federated runs): a file saved after
-    every round, resumed from when it exists (federated.run_simulation); one per step size
-    tried. With experiment.clip_norm the server aggregates with client-level differential
-    privacy (DPFedAvg; `privacy` reports what clipping did); the choices made on validation are
-    outside its accounting."""
+    """Run one experiment; return its settings, test accuracies (of the prompt returned, learned or
+    a control that beat it on validation, and of the learned one) and what `api` spent.
+    `evaluator` scores the test set unbilled; DP's accounting leaves out the validation choices."""
     if not isinstance(experiment, Experiment):
         raise TypeError(f"experiment must be an Experiment, got {type(experiment).__name__}")
     family = experiment.family(data, api, evaluator)
@@ -298,9 +274,8 @@ class _Run:
         ]
 
     def train(self, step: float) -> dict:
-        """The learned parameters of each model (one, or one per client for local_only; None
-        for a tuner given no steps, which keeps zero-shot), every step size from the same
-        random state."""
+        """The learned parameters per model (None: a tuner given no steps keeps zero-shot), every
+        step size from the same random state."""
         experiment, family = self.experiment, self.family
         if experiment.method == "fedbbpt":
             return self._federated(step)

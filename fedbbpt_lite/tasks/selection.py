@@ -1,11 +1,8 @@
 """Model selection on the clients' held-out validation examples: the test set never chooses.
 
-Beside its few-shot training share each client holds validation examples drawn from the rest
-of the pool with the same label counts (BBT's and LM-BFF's dev set, as large as the training
-set). A run scores its candidates there, the learned prompt at each step size tried and the
-controls, each client answering for its own examples (one billed query per client and
-candidate, weighted by the clients' training counts as FedAvg weights them), and returns the
-learned prompt only if it beats the best control, else that control.
+Each client holds validation examples with its training label counts (BBT's and LM-BFF's dev
+set) and scores every candidate on them, one billed query per client weighted as FedAvg weights
+it. A run returns the learned prompt only if it beats the best control, else that control.
 """
 
 from __future__ import annotations
@@ -42,10 +39,8 @@ def step_checkpoint(checkpoint, step: float, given: float | None) -> Path | None
 def validation_shares(
     pool_labels, train_index, parts: list[np.ndarray], seed: int
 ) -> list[np.ndarray]:
-    """Pool indices of each client's validation examples: outside the training draw
-    (train_index, split among clients as `parts` index into it), with the client's training
-    label counts as far as the pool's leftovers allow (none when nothing is left: the run then
-    returns what it learned, unvalidated)."""
+    """Pool indices of each client's validation examples, outside the training draw, with its
+    training label counts as far as the leftovers allow (none left: the run goes unvalidated)."""
     pool_labels = np.asarray(pool_labels)
     train_labels = pool_labels[np.asarray(train_index)]
     left = np.setdiff1d(np.arange(len(pool_labels)), train_index)
@@ -64,10 +59,8 @@ def validation_accuracy(
     predict: Callable[[list, np.ndarray], np.ndarray],
     holders: list[tuple[list, np.ndarray, int]],
 ) -> float:
-    """Accuracy of one candidate over the holders of validation examples, each (examples,
-    labels, weight) answering with predict(examples, labels) -> predicted classes; holders
-    with no examples are skipped. NaN when none has any, or when the API budget is spent
-    before all have answered (a run stopped by its budget still returns what it learned)."""
+    """A candidate's weighted accuracy over the holders' validation examples; NaN when none has
+    any or the API budget runs out (a run stopped by its budget still returns what it learned)."""
     try:
         scored = [(predict(x, y) == y).mean() for x, y, _ in holders if len(y)]
     except BudgetExceededError:
@@ -77,9 +70,8 @@ def validation_accuracy(
 
 
 def holder_groups(method: str, held: list[np.ndarray], parts: list[np.ndarray]):
-    """Who validates each model, as [(validation indices, weight), ...] per model: every
-    client its own model (local_only), every client the one global model (fedbbpt), else the
-    pooled examples the one centralised model was trained beside."""
+    """Who validates each model, as [(validation indices, weight), ...] per model, weighted by
+    training examples."""
     if method == "local_only":
         return [[(v, len(p))] for v, p in zip(held, parts, strict=True)]
     if method == "fedbbpt":
@@ -88,11 +80,8 @@ def holder_groups(method: str, held: list[np.ndarray], parts: list[np.ndarray]):
 
 
 def search_steps(steps: list[float], train, validate) -> tuple[float, dict, dict]:
-    """Train at each step size (train(step) -> {"models": [...], ...}), score each model with
-    validate(models, step) -> one validation accuracy per model, and return the best step
-    size (ties go to the smaller; local-only: the mean over clients that hold validation
-    examples; the first when none could be scored), its run with its "validation" scores, and
-    every step size's score."""
+    """Train and validate at each step size; return the best (ties go to the smaller; the first
+    when none could be scored), its run with its "validation" scores, and every step's score."""
     runs, scores = {}, {}
     for step in steps:
         runs[step] = train(step)
@@ -115,9 +104,8 @@ def pick(learned: list[float], controls: dict[str, list[float]]) -> tuple[list, 
 
 
 def choose(scores: dict[str, float]) -> str:
-    """LEARNED when it beats every control on validation, else the best control (the first
-    listed of equals); LEARNED too when it could not be validated (a NaN score), or no
-    control could."""
+    """LEARNED when it beats every scored control on validation, or when it or every control
+    went unscored (NaN); else the best control (the first listed of equals)."""
     controls = {n: s for n, s in scores.items() if n != LEARNED and not np.isnan(s)}
     if np.isnan(scores[LEARNED]) or not controls:
         return LEARNED

@@ -67,9 +67,8 @@ def select_step_size(
     blackbox: BlackBox | None = None,
     per_class: int = 30,
 ) -> tuple[float, dict[float, float]]:
-    """Run the experiment at every candidate step size on a validation split of the pool;
-    return the best step size and each candidate's validation accuracy (ties go to the smaller).
-    The runs spend len(candidates) x the experiment's API budget, on `blackbox` when given."""
+    """The best step size on a validation split of the pool (ties go to the smaller) and every
+    candidate's accuracy; the runs spend len(candidates) x the experiment's API budget."""
     validation = validation_split(data, per_class, seed=experiment.seed)
     # a run may return a control instead: score what the step size learned
     scores = {

@@ -1,9 +1,8 @@
 """Wire a text prompt to a language-model API: a prompt is words prepended to every input.
 
-With the embedding API a class is the label description whose embedding is closest (cosine) to
-the prompted text's; label descriptions go through the API in the same call as the texts, so a
-classification costs one call. A verbaliser API (LanguageModelBlackBox) returns class scores
-itself. Everything after the API call runs on the client.
+With the embedding API a class is the label description closest (cosine) to the prompted text,
+the descriptions sent in the same call as the texts (one call a classification); a verbaliser
+API returns class scores itself. Everything after the API call runs on the client.
 """
 
 from __future__ import annotations
@@ -68,9 +67,8 @@ def label_embeddings(api: EmbeddingBlackBox, class_prompts: list[str]) -> np.nda
 
 
 def soft_class_logits(api, texts, class_embeddings: np.ndarray | None, soft_prompt) -> np.ndarray:
-    """Class scores (N, K) of soft-prompted texts: from the embedding API, SCALE x cosine
-    similarity to each class embedding; a verbaliser API scores its label words itself
-    (class_embeddings None)."""
+    """Class scores (N, K) of soft-prompted texts: SCALE x cosine similarity to each class
+    embedding, or a verbaliser API's own scores of its label words (class_embeddings None)."""
     if isinstance(api, LanguageModelBlackBox):
         return api.query(list(texts), soft_prompt)
     return SCALE * api.query(list(texts), soft_prompt) @ np.asarray(class_embeddings).T

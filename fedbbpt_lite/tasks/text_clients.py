@@ -1,15 +1,8 @@
-"""Fed-BBPT text clients: each tunes something on its private texts through the embedding API.
+"""Fed-BBPT text clients: each tunes a prompt (or a probe) on its private texts through a text API.
 
-Every fit starts from the server's parameters, spends `local_calls` API calls on mini-batches
-of the client's own texts, and returns the parameters, its number of texts and what it spent.
-  DiscretePromptClient  BDPL: a categorical distribution over candidate words per position,
-                        policy-gradient steps of `samples` calls (one per sampled prompt)
-  SoftPromptClient      BBT's soft prompt z, by CMA-ES (one strategy across a fit's
-                        generations of `popsize` calls, started from the server's mean, sigma
-                        and covariance, as a FedBPT client does) or by SPSA-GC (steps of
-                        2 x sp_avg calls, state kept across rounds)
-  ProbeClient           a linear head on the API's embeddings of its texts (one call, ever),
-                        trained by gradient descent on the client; not prompt tuning
+Every fit starts from the server's parameters and spends `local_calls` API calls on mini-batches
+of the client's texts: BDPL steps take `samples` calls (one per sampled prompt), CMA-ES
+generations `popsize`, SPSA-GC steps 2 x sp_avg; the probe (not prompt tuning) makes one, ever.
 """
 
 from __future__ import annotations
@@ -125,13 +118,9 @@ class DiscretePromptClient(_TextClient):
 
 
 class SoftPromptClient(_TextClient):
-    """A soft prompt z tuned by CMA-ES (parameters [z, [sigma], C]) or SPSA-GC ([z]).
-
-    Each CMA-ES generation scores all its candidates on one mini-batch of batch_size texts, a
-    fresh one per generation: the budget counts calls of batch_size texts for every method.
-    BBT and FedBPT score the whole few-shot set; a client holding no more than batch_size
-    texts (as in the text table's federated runs) is scored on all of them.
-    """
+    """BBT's soft prompt z by CMA-ES (parameters [z, [sigma], C]) or SPSA-GC ([z]). A CMA-ES
+    generation scores a fresh mini-batch, so every method's calls are of batch_size texts; BBT and
+    FedBPT score the whole few-shot set, all a client holds in the text table's federated runs."""
 
     def __init__(self, *args, prompt: SoftPrompt, optimiser: CMAESConfig | zo.SPSAGCConfig, **kw):
         super().__init__(*args, **kw)
@@ -186,8 +175,8 @@ class SoftPromptClient(_TextClient):
         return [z], {"train_loss": float(np.mean(losses))}
 
     def _train_cma(self, parameters, rng, config):
-        """One CMA-ES across the fit's generations; asked by a FedBPT server
-        (config["score_mean"]), also the final mean's loss on one more batch."""
+        """One CMA-ES across the fit's generations from the server's mean, sigma and covariance,
+        as a FedBPT client runs; on config["score_mean"], also the final mean's loss."""
         mean, sigma, covariance = parameters
         strategy = start_strategy(
             mean,

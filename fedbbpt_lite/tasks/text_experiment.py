@@ -1,25 +1,8 @@
-"""Text experiments: BDPL's word prompts, BBT's soft prompts and a linear probe on a text API,
-each beside its three controls, run by tasks.engine.
+"""Text experiments: BDPL's word prompts, BBT's soft prompts (the manual prompt's tokens + A z, by
+CMA-ES, federated by FedBPT's server, or by SPSA-GC) and a linear probe, run by tasks.engine.
 
-Every tuned method gets the same budget: rounds x clients-per-round x local_calls API calls,
-each one batch of batch_size texts (the linear probe needs only one call per client).
-  method  zero_shot    the manual prompt, no tuning (0 calls)
-          fedbbpt      clients tune locally, the server aggregates (FedAvg; FedBPT for soft_cma)
-          centralized  one tuner with all the clients' texts pooled, the whole budget
-          local_only   each client tunes alone on its share; mean of their accuracies
-  prompt  bdpl         BDPL: `prompt_length` words from `candidates` candidate words drawn at
-                       random from the public vocabulary, or the whole words nearest the class
-                       names (candidate_set="topical"); neither reads any client text
-          soft_cma     BBT's soft prompt (the manual prompt's tokens + A z) by CMA-ES;
-                       federated, FedBPT's server runs a global CMA-ES over the clients' means
-          soft_spsa    the same soft prompt by the kit's SPSA-GC
-          probe        a linear head on the API's embeddings (not prompt tuning)
-blackbox is "minilm" (the embedding API, the fast default), "smollm2" (the causal-LM
-verbaliser) or any Hugging Face name or folder (a verbaliser, fed soft prompts as input
-embeddings); the probe needs the embedding API. The controls, scored in every result: the
-empty prompt, the data set's manual prompt, and `prompt_length` random words. Each run also
-validates on its clients' held-out texts and returns the learned prompt only if it beats the
-controls there (tasks.selection). Test texts are scored by a separate, unbilled evaluator.
+The budget is rounds x clients-per-round x local_calls API calls of batch_size texts (the probe
+needs one call per client). BDPL's candidate words are chosen without reading any client text.
 """
 
 from __future__ import annotations
@@ -107,8 +90,7 @@ class TextExperiment(Experiment):
 
     @property
     def calls_per_step(self) -> int:
-        """API calls of one optimiser step (BDPL's samples, CMA-ES's population, SPSA-GC's
-        2 x SP_AVG; the probe's one call)."""
+        """API calls of one optimiser step."""
         steps = {"bdpl": self.samples, "soft_cma": self.popsize, "soft_spsa": 2 * SP_AVG}
         return steps.get(self.prompt, 1)
 
@@ -183,10 +165,8 @@ def control_prompts(data: TextDataset, length: int, seed: int) -> dict[str, str]
 
 
 class TextFamily(Family):
-    """A text experiment's pieces: the few-shot texts, the prompt method's clients and server,
-    and the three controls (empty, manual, random words; zero-shot is the manual prompt).
-    `evaluator` scores the test set unbilled (a caching one can be shared by runs on the same
-    data, as a sweep does)."""
+    """A text experiment's pieces; zero-shot is the manual prompt. `evaluator` scores the test set
+    unbilled (a caching one can be shared by runs on the same data, as a sweep does)."""
 
     controls = CONTROLS
     zero_shot = "manual"
@@ -231,9 +211,8 @@ class TextFamily(Family):
         return [self.data.train_texts[i] for i in pool_index]
 
     def soft_prompt(self, step: float) -> SoftPrompt:
-        """The soft prompt at a step size. CMA-ES's step size is BBT's alpha, the projection's
-        scale, at BBT's sigma of 1 (CMA-ES is scale-invariant: a larger sigma with the same
-        alpha would search alike)."""
+        """The soft prompt at a step size: CMA-ES's is BBT's alpha, the projection's scale, at
+        BBT's sigma of 1 (CMA-ES is scale-invariant, so a larger sigma would search alike)."""
         if step not in self._soft_prompts:
             alpha = step if self.kind == "soft_cma" else 1.0
             self._soft_prompts[step] = soft_prompt_for(

@@ -1,10 +1,8 @@
 """A federation of toy objectives with known optima, to see FedAvg and client drift exactly.
 
-Client k holds f_k(w) = 0.5 * sum_i a_ki (w_i - c_ki)^2 and takes local steps along CGE
-estimates (deterministic ZO: 2 * dim loss values per step), so what differs between runs is
-the federation, not estimator noise. The federated objective sum_k n_k f_k has the optimum
-sum_k n_k a_k c_k / sum_k n_k a_k; FedAvg drifts from it when local steps grow and the
-clients' curvatures a_k differ, because each client runs towards its own c_k.
+Client k holds f_k(w) = 0.5 * sum_i a_ki (w_i - c_ki)^2 and steps along deterministic CGE
+estimates, so runs differ by the federation, not estimator noise. FedAvg drifts from the optimum
+sum_k n_k a_k c_k / sum_k n_k a_k when local steps grow and the clients' curvatures a_k differ.
 """
 
 from __future__ import annotations
@@ -20,10 +18,8 @@ from ..validation import check_count, check_real
 
 @dataclass(frozen=True)
 class QuadraticFederation:
-    """num_clients quadratics in `dim` dimensions with random targets, curvatures and sizes.
-
-    heterogeneity scales how far apart the clients' targets and curvatures are (0 = identical).
-    """
+    """Quadratics with random targets, curvatures and sizes; heterogeneity scales how far apart
+    the clients' targets and curvatures are (0 = identical)."""
 
     num_clients: int = 10
     dim: int = 5
@@ -61,10 +57,9 @@ class QuadraticFederation:
         return (weights * targets).sum(0) / weights.sum(0)
 
     def drift_fixed_point(self, local_steps: int, step_size: float = 0.1) -> np.ndarray:
-        """Where full-participation FedAvg with `local_steps` exact gradient steps per round
-        settles. H steps from w take client k to c_k + r_k (w - c_k) with r_k = (1 - step a_k)^H,
-        so the average is stationary where sum_k n_k (1 - r_k)(w - c_k) = 0: a mean of the targets
-        weighted by n_k (1 - r_k), which is n_k a_k (the optimum's weights) only when H = 1."""
+        """Where full-participation FedAvg with H = local_steps exact gradient steps settles:
+        client k goes to c_k + r_k (w - c_k), r_k = (1 - step a_k)^H, so the fixed point weights
+        the targets by n_k (1 - r_k), the optimum's n_k a_k only when H = 1."""
         targets, curvatures, sizes = self._draw()
         local_steps = check_count("local_steps", local_steps)
         step_size = check_real("step_size", step_size, positive=True)

@@ -1,9 +1,7 @@
 """The Fed-BBPT vision client: tunes a prompt generator on private images through the API.
 
-Each fit starts from the server's parameters, runs local SPSA-GC steps on mini-batches of the
-client's own images (every step is one batched black-box call), and returns the parameters,
-its number of examples and what it spent. The SPSA-GC state (step counter and correction
-vector) lives in the client's ClientContext, so it persists across rounds as BlackVIP's would.
+Every local SPSA-GC step is one batched black-box call. The SPSA-GC state (step counter and
+correction vector) lives in the ClientContext, so it persists across rounds as BlackVIP's would.
 """
 
 from __future__ import annotations

@@ -1,19 +1,8 @@
-"""Vision experiments: BlackVIP's visual prompts on an image API, run by tasks.engine.
+"""Vision experiments: BlackVIP's visual prompts; an SPSA-GC step is one call of 2 x SP_AVG batches.
 
-Every black-box method gets the same budget: rounds x clients-per-round x local_steps SPSA-GC
-steps, each one call of 2 x SP_AVG prompted copies of a batch_size batch.
-  zero_shot    the manual prompt, no tuning (0 calls)
-  fedbbpt      Fed-BBPT: clients tune locally with SPSA-GC, the server runs FedAvg
-  centralized  one tuner with all the clients' data pooled, the same number of steps
-  local_only   each client tunes alone for its share of the steps; mean of their accuracies
-  whitebox     Adam through MiniCLIP's weights, the same number of steps (needs the weights)
-step_size is SPSA-GC's a for the black-box methods and Adam's learning rate for whitebox.
-blackbox is "miniclip" (the kit's stand-in, offline) or a CLIP model's Hugging Face name or
-folder (e.g. openai/clip-vit-base-patch16 for BlackVIP's setting; white-box needs MiniCLIP).
-A data set's own `tuning` (BlackVIP's per-data-set c, gamma, beta and eps) sets the rest. On a
-CLIP black box prompts are added in CLIP's normalised pixel space and the Coordinator starts as
-BlackVIP's, so that those values mean what they mean in BlackVIP; on MiniCLIP prompts are added
-to [0, 1] pixels and the Coordinator starts at zero-shot.
+The API is MiniCLIP (the kit's offline stand-in) or CLIP, where prompts live in CLIP's normalised
+pixel space and the Coordinator starts as BlackVIP's (openai/clip-vit-base-patch16: its setting),
+so that a data set's `tuning` (BlackVIP's c, gamma, beta and eps) means what it does in BlackVIP.
 """
 
 from __future__ import annotations
@@ -137,10 +126,8 @@ def vision_api(name: str, **api_options) -> BlackBox:
 
 
 class VisionFamily(Family):
-    """A vision experiment's pieces, the same wherever its clients run: the few-shot pool, the
-    prompt generator, SPSA-GC clients, FedAvg and the unbilled test scoring (tasks.engine runs
-    them in process; fedbbpt_lite.flower as Flower apps). Its one control is zero-shot: no
-    prompt."""
+    """A vision experiment's pieces, the same wherever its clients run (tasks.engine in process,
+    fedbbpt_lite.flower as Flower apps). Its one control is zero-shot: no prompt."""
 
     controls = (ZERO_SHOT,)
     zero_shot = ZERO_SHOT
