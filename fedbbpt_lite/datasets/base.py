@@ -1,6 +1,6 @@
-"""What a data set is, for either task: a few-shot pool and a test set with class names and
-the template that describes a class. Loaders (vision_sets, text_sets, blackvip, glue) build
-these."""
+"""What a data set is, for each task: a few-shot pool and a test set (with class names and the
+template that describes a class, or an instruction task's hand-written instruction). Loaders
+(vision_sets, text_sets, instruction_sets, blackvip, glue) build these."""
 
 from __future__ import annotations
 
@@ -49,6 +49,19 @@ class TextDataset:
     def prompts(self) -> list[str]:
         """The manual description of each class, e.g. 'This news article is about sport.'"""
         return [self.template.format(name) for name in self.class_names]
+
+
+@dataclass(frozen=True)
+class InstructionDataset:
+    """Input -> output pairs of one instruction-induction task: a pool (exemplars and validation
+    are drawn from it) and a test set; instruction is the hand-written one ("" if none)."""
+
+    name: str
+    train_inputs: tuple[str, ...]
+    train_outputs: tuple[str, ...]
+    test_inputs: tuple[str, ...]
+    test_outputs: tuple[str, ...]
+    instruction: str = ""
 
 
 def unit_images(images: torch.Tensor) -> torch.Tensor:

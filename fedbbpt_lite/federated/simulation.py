@@ -106,7 +106,7 @@ def run_rounds(
                 continue
             if isinstance(reply, BaseException):
                 raise reply
-            result = _checked_fit(client_id, reply, parameters)
+            result = _checked_fit(client_id, reply, strategy.reply_like(parameters))
             results.append(result)
             history.record_fit(
                 server_round,

@@ -46,6 +46,10 @@ class Strategy(ABC):
         """Central evaluation of the global parameters (None when there is none)."""
         return None
 
+    def reply_like(self, parameters: NDArrays) -> NDArrays:
+        """Arrays shaped as a client's fit reply must be: the global parameters' shapes."""
+        return parameters
+
     def state(self) -> dict[str, np.ndarray]:
         """What the server keeps between rounds beyond the parameters, for checkpoints."""
         return {}

@@ -3,6 +3,7 @@ engine.run_experiment runs any task family (vision_experiment, text_experiment) 
 
 from . import selection, step_size, text_clients, whitebox
 from .engine import Experiment, Family, run_experiment
+from .instruction_experiment import InstructionExperiment, InstructionFamily
 from .text import text_accuracy
 from .text_experiment import (
     CONTROLS,
@@ -20,7 +21,10 @@ from .vision_client import PromptClient
 from .vision_experiment import VisionExperiment, VisionFamily, few_shot_pool
 from .whitebox import true_gradient
 
-EXPERIMENTS = {experiment.task: experiment for experiment in (VisionExperiment, TextExperiment)}
+EXPERIMENTS = {
+    experiment.task: experiment
+    for experiment in (VisionExperiment, TextExperiment, InstructionExperiment)
+}
 # how every table and figure orders the methods: the controls, then the tuners
 METHOD_ORDER = ("zero_shot", "centralized", "fedbbpt", "local_only", "whitebox")
 
@@ -31,6 +35,8 @@ __all__ = [
     "PROMPTS",
     "Experiment",
     "Family",
+    "InstructionExperiment",
+    "InstructionFamily",
     "PromptClient",
     "QuadraticFederation",
     "TextExperiment",

@@ -63,7 +63,8 @@ class Experiment:
     )
     seed: int = setting(0, "seed of every random draw")
 
-    task = ""  # "vision" or "text": set by each task's experiment
+    task = ""  # "vision", "text" or "instruction": set by each task's experiment
+    variant = ""  # the setting naming a run's prompt method (generator, prompt or search)
     methods = METHODS
     counts = ("clients", "rounds", "batch_size", "shots")
 
@@ -236,7 +237,7 @@ def run_experiment(
     return {
         **result,
         "step_size": step,
-        "step_size_scores": step_scores if experiment.step_size is None else {},
+        "step_size_scores": step_scores if len(step_scores) > 1 else {},
         "accuracy": round(float(np.mean([family.test_accuracy(p) for p in returned])), 4),
         "learned_accuracy": round(float(np.mean([family.test_accuracy(p) for p in learned])), 4),
         "selected": chosen,

@@ -20,9 +20,10 @@ STEP_MULTIPLIERS = (0.1, 0.3, 1.0, 3.0, 10.0)
 LEARNED = "learned"
 
 
-def step_candidates(default: float, step_size: float | None) -> list[float]:
-    """[step_size] when one is given, else the default times each of STEP_MULTIPLIERS."""
-    if step_size is not None:
+def step_candidates(default: float | None, step_size: float | None) -> list:
+    """[step_size] when one is given or the method has none (default None), else the default
+    times each of STEP_MULTIPLIERS."""
+    if step_size is not None or default is None:
         return [step_size]
     return [round(default * m, 6) for m in STEP_MULTIPLIERS]
 

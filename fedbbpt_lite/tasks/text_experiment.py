@@ -61,6 +61,7 @@ class TextExperiment(Experiment):
     intrinsic_dim: int = setting(50, "the soft prompt's intrinsic dimension")
 
     task = "text"
+    variant = "prompt"
     counts = (*Experiment.counts, "local_calls", "prompt_length")
 
     def __post_init__(self):

@@ -53,6 +53,7 @@ class VisionExperiment(Experiment):
     local_steps: int = setting(5, "SPSA-GC steps per client per round")
 
     task = "vision"
+    variant = "generator"
     methods = METHODS
     counts = (*Experiment.counts, "local_steps")
 
