@@ -8,6 +8,7 @@ imported on first use, so the command line and the Flower apps never load them.
 import importlib
 
 from . import (
+    bayesian,
     blackbox,
     datasets,
     evolution,
@@ -48,6 +49,7 @@ __all__ = [
     "ToyBlackBox",
     "ToyFunction",
     "VisionExperiment",
+    "bayesian",
     "blackbox",
     "dataset_names",
     "datasets",

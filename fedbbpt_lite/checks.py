@@ -1136,6 +1136,95 @@ def check_answered_fraction(answered_fraction) -> None:
             grade.expect(np.isclose(answers[server_round], want), "wrong", str(server_round))
 
 
+EXPECTED_IMPROVEMENT = {
+    "not-number": Mistake(
+        "return one number, the expected improvement, not a {detail}.",
+        ("Compute it for one point: float(...) turns a NumPy scalar into a number.",),
+    ),
+    "negative": Mistake(
+        "expected improvement is never negative (got {detail}): it averages how far f lands "
+        "above best, counting a value below best as no improvement at all.",
+        ("Both terms of the closed form are non-negative: add them, subtract neither.",),
+    ),
+    "no-spread": Mistake(
+        "with std near zero the improvement is the larger of zero and mean minus best; yours "
+        "was {detail}.",
+        ("Handle a tiny std apart: the posterior is then sure of its mean.",),
+    ),
+    "sign": Mistake(
+        "your improvement grows as the mean falls below best: the sign of the gap is flipped. "
+        "We maximise accuracy, so improvement is how far above best a value lands.",
+        ("Standardise the gap as mean minus best, over std, not best minus mean.",),
+    ),
+    "wrong": Mistake(
+        "at mean {detail} the value is off. Revisit the acquisition step in Concepts.",
+        (
+            "Phi is the standard normal's CDF, phi its density (scipy.stats.norm.cdf and .pdf).",
+            "Weight the gap above best by Phi of the standardised gap, then add std times phi "
+            "of it.",
+        ),
+    ),
+}
+
+
+def check_expected_improvement(expected_improvement) -> None:
+    """expected_improvement(mean, std, best) -> E[max(0, f - best)] for f ~ N(mean, std^2)."""
+    from scipy.stats import norm
+
+    with _grading("expected_improvement", expected_improvement, EXPECTED_IMPROVEMENT) as grade:
+        for mean, std, best in (
+            (0.2, 0.5, 0.0),
+            (-1.0, 0.3, 0.0),
+            (1.5, 2.0, 1.0),
+            (0.0, 1.0, 0.0),
+        ):
+            got = grade.call(mean, std, best)
+            grade.expect(_number(got), "not-number", type(got).__name__)
+            grade.expect(got >= 0, "negative", f"{got:.4g}")
+            z = (mean - best) / std
+            want = (mean - best) * norm.cdf(z) + std * norm.pdf(z)
+            flipped = (best - mean) * norm.cdf(-z) + std * norm.pdf(z)
+            grade.expect(mean == best or not np.isclose(got, flipped), "sign")
+            grade.expect(np.isclose(got, want, atol=1e-6), "wrong", f"{mean:g}")
+        for mean in (0.3, -0.3):
+            got = grade.call(mean, 1e-12, 0.0)
+            grade.expect(_number(got) and np.isclose(got, max(mean, 0.0)), "no-spread", f"{got}")
+
+
+EXECUTION_ACCURACY = {
+    "not-number": Mistake(
+        "return one number, the share of answers that match, not a {detail}.",
+        ("Count the matches, then divide by the number of answers.",),
+    ),
+    "raw": Mistake(
+        "answers that differ only in case, punctuation or a trailing sentence must count as "
+        "right: InstructZero normalises both sides before it compares them.",
+        ("Compare fbl.tasks.instruction.normalise(answer) with normalise(expected).",),
+    ),
+    "contains": Mistake(
+        "an answer that merely contains the expected word is not an exact match.",
+        ("Test equality of the normalised strings, not `in`.",),
+    ),
+    "wrong": Mistake(
+        "the share is off: {detail}.",
+        ("Average over all answers: right ones count 1, the others 0.",),
+    ),
+}
+
+
+def check_execution_accuracy(execution_accuracy) -> None:
+    """execution_accuracy(answers, expected) -> the share of normalised exact matches."""
+    answers = ["Cold.", "BIG", "late. I think so", "a small one", "hot"]
+    expected = ["cold", "small", "late", "small", "cold"]
+    with _grading("execution_accuracy", execution_accuracy, EXECUTION_ACCURACY) as grade:
+        got = grade.call(list(answers), list(expected))
+        grade.expect(_number(got), "not-number", type(got).__name__)
+        grade.expect(not np.isclose(got, 0.0), "raw")
+        grade.expect(not np.isclose(got, 0.6), "contains")
+        grade.expect(np.isclose(got, 0.4), "wrong", f"{got:.3g} for 5 answers")
+        grade.expect(np.isclose(grade.call(["x"], ["x"]), 1.0), "wrong", "one right answer")
+
+
 EXERCISES = {  # exercise function -> the mistakes its check recognises
     "class_counts": CLASS_COUNTS,
     "make_prompts": MAKE_PROMPTS,
@@ -1154,6 +1243,8 @@ EXERCISES = {  # exercise function -> the mistakes its check recognises
     "add_dataset": ADD_DATASET,
     "clip_update": CLIP_UPDATE,
     "answered_fraction": ANSWERED_FRACTION,
+    "expected_improvement": EXPECTED_IMPROVEMENT,
+    "execution_accuracy": EXECUTION_ACCURACY,
 }
 # A checker's own name, where it differs from the exercise's (check_policy_gradient).
 CHECKED = {"policy_gradient": "policy_gradient_by_hand"}

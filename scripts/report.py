@@ -53,11 +53,12 @@ def section(name: str) -> list[str]:
         lines += [sweep.markdown_table(sweep.accuracy_table(frame, value)).rstrip(), ""]
     for figure in sorted((RESULTS / name).glob("gains_*.png")):
         lines += [f"![each method's gain over zero-shot](results/{name}/{figure.name})", ""]
-    texts = frame[frame["task"] == "text"]
-    for dataset, group in texts.groupby("dataset", sort=False):
+    controlled = frame[frame["task"] != "vision"]  # vision's one control is zero-shot
+    for (task, dataset), group in controlled.groupby(["task", "dataset"], sort=False):
         by_seed = group.drop_duplicates("seed")["controls"]
+        noun = "prompt" if task == "text" else task
         cells = [
-            f"{c} prompt {100 * np.mean([s[c] for s in by_seed]):.1f}" for c in by_seed.iloc[0]
+            f"{c} {noun} {100 * np.mean([s[c] for s in by_seed]):.1f}" for c in by_seed.iloc[0]
         ]
         lines += [f"Controls on {dataset} (no tuning): " + ", ".join(cells) + ".", ""]
     claims = check_claims(frame)

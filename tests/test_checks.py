@@ -41,6 +41,8 @@ EXERCISES = {
     "check_add_dataset": "add_dataset",
     "check_clip_update": "clip_update",
     "check_answered_fraction": "answered_fraction",
+    "check_expected_improvement": "expected_improvement",
+    "check_execution_accuracy": "execution_accuracy",
 }
 
 
@@ -293,6 +295,25 @@ def _replace_datasets(spec, name, datasets):
     return replace(spec, datasets=datasets(spec, name))
 
 
+def _ei(mean, std, best, spread=1, mirror=False):
+    """The closed form of expected improvement, with its std term scaled by `spread`; mirrored,
+    the gap's sign is flipped on both terms (best above mean counts as improvement)."""
+    from scipy.stats import norm
+
+    z = (mean - best) / std
+    gap = mean - best
+    if mirror:
+        return float(gap * norm.cdf(z) + std * norm.pdf(z))
+    return float(gap * norm.cdf(z) + spread * std * norm.pdf(z))
+
+
+def _matches(answers, expected, same) -> float:
+    normalise = fbl.tasks.normalise
+    return float(
+        np.mean([same(normalise(a), normalise(e)) for a, e in zip(answers, expected, strict=True)])
+    )
+
+
 WRONG = [
     # lesson 00
     ("class_counts", "not-dict", lambda d: [int((d.y_test == i).sum()) for i in range(10)]),
@@ -503,6 +524,20 @@ WRONG = [
         lambda h, r: len(h.fits) / (len(h.fits) + len(h.failures)),
     ),
     ("answered_fraction", "wrong", _answered(lambda a, f: a / (a + f + 1))),
+    # lesson 08
+    ("expected_improvement", "not-number", lambda m, s, b: [_ei(m, s, b)]),
+    ("expected_improvement", "negative", lambda m, s, b: _ei(m, s, b, spread=-1)),
+    ("expected_improvement", "sign", lambda m, s, b: _ei(b, s, m, spread=1, mirror=True)),
+    ("expected_improvement", "wrong", lambda m, s, b: _ei(m, s, b, spread=0)),
+    ("expected_improvement", "no-spread", lambda m, s, b: _ei(m, s, b) if s > 1e-6 else 0.0),
+    ("execution_accuracy", "not-number", lambda a, e: [x == y for x, y in zip(a, e, strict=True)]),
+    (
+        "execution_accuracy",
+        "raw",
+        lambda a, e: float(np.mean([x == y for x, y in zip(a, e, strict=True)])),
+    ),
+    ("execution_accuracy", "contains", lambda a, e: _matches(a, e, lambda x, y: y in x)),
+    ("execution_accuracy", "wrong", lambda a, e: _matches(a, e, lambda x, y: x == y) * len(a)),
 ]
 CHECKER_OF = {exercise: checker for checker, exercise in EXERCISES.items()}
 

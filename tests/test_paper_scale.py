@@ -3,6 +3,7 @@ CLIP and a masked LM by folder (tiny random models), the `paper` preset, and the
 that say what to download and where it goes."""
 
 import json
+from dataclasses import replace
 
 import huggingface_hub.constants
 import numpy as np
@@ -24,6 +25,7 @@ from fedbbpt_lite.cli import main
 from fedbbpt_lite.datasets.base import unit_images
 from fedbbpt_lite.datasets.blackvip import BLACKVIP_SETS, load_blackvip, locate_blackvip
 from fedbbpt_lite.datasets.glue import GLUE_TASKS, load_glue
+from fedbbpt_lite.datasets.instruction_sets import instruction_task_names, load_instructions
 from fedbbpt_lite.datasets.text_sets import load_text
 from fedbbpt_lite.datasets.vision_sets import load_vision
 from fedbbpt_lite.prompts import Coordinator
@@ -153,6 +155,11 @@ def test_glue_offline_fails_fast_saying_what_to_download_and_where(offline_hub, 
 @pytest.fixture(scope="module")
 def tiny_masked(tmp_path_factory):
     return save_tiny_lm(tmp_path_factory.mktemp("masked"), "masked")
+
+
+@pytest.fixture(scope="module")
+def tiny_causal_lm(tmp_path_factory):
+    return save_tiny_lm(tmp_path_factory.mktemp("causal"), "causal")
 
 
 def test_a_pair_is_the_two_texts_joined_by_the_separator_token(tiny_masked):
@@ -363,6 +370,23 @@ def test_the_paper_preset_carries_blackvip_and_bdpl_defaults():
         + (r.candidates, r.calls)
         for r in text
     } == {("FacebookAI/roberta-large", 128, 16, 1e-4, 20, 10, 200, 8000)}
+
+
+def test_the_paper_preset_runs_instructzero_by_model_name(tiny_causal_lm):
+    runs = [r for r in experiments(load_spec("paper")) if r.task == "instruction"]
+    assert {r.dataset for r in runs} == set(instruction_task_names())
+    assert {
+        (r.generator_model, r.scoring, r.demos, r.batch_size, r.max_new_tokens) for r in runs
+    } == {("lmsys/vicuna-13b-v1.3", "generate", 10, 20, 128)}
+    assert {r.search for r in runs if r.method == "fedbbpt"} == {"bo", "pooled_bo"}
+    small = replace(  # the same experiment on a tiny random model, at a tiny budget
+        runs[1], blackbox=tiny_causal_lm, generator_model=tiny_causal_lm, rounds=1, clients=2,
+        local_evaluations=2, initial_points=2, max_new_tokens=4, shots=8, batch_size=4, demos=3,
+    )  # fmt: skip
+    data = load_instructions(runs[1].dataset)
+    data = replace(data, test_inputs=data.test_inputs[:4], test_outputs=data.test_outputs[:4])
+    result = run_experiment(small, data)
+    assert result["scoring"] == "generate" and result["api_calls"] > 0
 
 
 def test_the_paper_sweep_offline_stops_before_any_run(offline_hub, tmp_path, capsys):

@@ -3,6 +3,7 @@
 from .base import APITimeoutError, BlackBox, TransientAPIError
 from .clip import CLIPBlackBox
 from .embedding import EmbeddingBlackBox
+from .executor import ExecutorBlackBox
 from .meter import Budget, BudgetExceededError, Meter
 from .miniclip import MiniCLIPBlackBox
 from .retry import RetryPolicy
@@ -16,6 +17,7 @@ __all__ = [
     "BudgetExceededError",
     "CLIPBlackBox",
     "EmbeddingBlackBox",
+    "ExecutorBlackBox",
     "Meter",
     "MiniCLIPBlackBox",
     "RetryPolicy",

@@ -12,20 +12,12 @@ import numpy as np
 from ..paths import DATA_DIR
 from ..validation import check_real
 from .base import InstructionDataset
-from .manifest import file_matches, manifest_entry, read_manifest
+from .manifest import Suite
 
-INSTRUCTION_DIR = DATA_DIR / "instructions"
-MANIFEST = INSTRUCTION_DIR / "manifest.json"
-
-
-def instruction_task_names() -> list[str]:
-    """Names of the committed instruction-induction tasks."""
-    return list(read_manifest(MANIFEST))
-
-
-def instruction_task_info(name: str) -> dict:
-    """Description, hand-written instruction, sizes, source and checksum of one task."""
-    return manifest_entry(MANIFEST, name)
+SUITE = Suite(DATA_DIR / "instructions", ".jsonl")
+INSTRUCTION_DIR = SUITE.folder
+instruction_task_names, instruction_task_info = SUITE.names, SUITE.info
+verify_instruction_checksums = SUITE.verify
 
 
 def load_instructions(name: str) -> InstructionDataset:
@@ -33,14 +25,6 @@ def load_instructions(name: str) -> InstructionDataset:
     info = instruction_task_info(name)
     rows = [json.loads(line) for line in (INSTRUCTION_DIR / f"{name}.jsonl").open()]
     return _dataset(name, rows, info["instruction"])
-
-
-def verify_instruction_checksums() -> dict[str, bool]:
-    """Whether each committed task file still matches the SHA-256 in the manifest."""
-    return {
-        name: file_matches(INSTRUCTION_DIR / f"{name}.jsonl", info["sha256"])
-        for name, info in read_manifest(MANIFEST).items()
-    }
 
 
 def load_instruction_file(path, instruction: str = "", test_fraction: float = 0.4):

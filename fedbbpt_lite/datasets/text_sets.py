@@ -15,20 +15,12 @@ import numpy as np
 from ..paths import DATA_DIR
 from ..validation import check_real, check_template
 from .base import TextDataset
-from .manifest import file_matches, manifest_entry, read_manifest
+from .manifest import Suite
 
-TEXT_DIR = DATA_DIR / "text"
-MANIFEST = TEXT_DIR / "manifest.json"
-
-
-def text_dataset_names() -> list[str]:
-    """Names of the committed text data sets."""
-    return list(read_manifest(MANIFEST))
-
-
-def text_dataset_info(name: str) -> dict:
-    """Description, classes, sizes, source and checksum of one committed text data set."""
-    return manifest_entry(MANIFEST, name)
+SUITE = Suite(DATA_DIR / "text", ".jsonl")
+TEXT_DIR, MANIFEST = SUITE.folder, SUITE.manifest
+text_dataset_names, text_dataset_info = SUITE.names, SUITE.info
+verify_text_checksums = SUITE.verify
 
 
 def load_text(name: str) -> TextDataset:
@@ -51,14 +43,6 @@ def load_text(name: str) -> TextDataset:
         template=info["template"],
         manual_prompt=info["manual_prompt"],
     )
-
-
-def verify_text_checksums() -> dict[str, bool]:
-    """Whether each committed text file still matches the SHA-256 in the manifest."""
-    return {
-        name: file_matches(TEXT_DIR / f"{name}.jsonl", info["sha256"])
-        for name, info in read_manifest(MANIFEST).items()
-    }
 
 
 def _read_rows(path: Path) -> list[dict]:

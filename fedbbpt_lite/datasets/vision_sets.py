@@ -16,9 +16,11 @@ import torch
 from ..paths import DATA_DIR
 from ..validation import check_template
 from .base import VisionDataset
-from .manifest import file_matches, manifest_entry, read_manifest
+from .manifest import Suite
 
-VISION_DIR = DATA_DIR / "vision"
+SUITE = Suite(DATA_DIR / "vision", ".npz")
+VISION_DIR, MANIFEST = SUITE.folder, SUITE.manifest
+dataset_names, dataset_info, verify_checksums = SUITE.names, SUITE.info, SUITE.verify
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 FASHION_NAMES = (
@@ -35,17 +37,6 @@ FASHION_NAMES = (
 )
 DIGIT_TEMPLATE = "a photo of the digit {}"
 FASHION_TEMPLATE = "a photo of a {}"
-MANIFEST = VISION_DIR / "manifest.json"
-
-
-def dataset_names() -> list[str]:
-    """Names of the committed vision data sets, in suite order."""
-    return list(read_manifest(MANIFEST))
-
-
-def dataset_info(name: str) -> dict:
-    """Description, shift kind, source, sizes and checksum of one committed data set."""
-    return manifest_entry(MANIFEST, name)
 
 
 def load_vision(name: str) -> VisionDataset:
@@ -67,14 +58,6 @@ def load_vision(name: str) -> VisionDataset:
         class_names=tuple(str(n) for n in arrays["class_names"]),
         template=str(arrays["template"]),
     )
-
-
-def verify_checksums() -> dict[str, bool]:
-    """Whether each committed file is present and still matches the SHA-256 in the manifest."""
-    return {
-        name: file_matches(VISION_DIR / f"{name}.npz", info["sha256"])
-        for name, info in read_manifest(MANIFEST).items()
-    }
 
 
 def load_vision_file(path, template: str = "a photo of a {}") -> VisionDataset:

@@ -1,6 +1,6 @@
-"""Any of the kit's experiments as Flower apps: the run config names the task ("vision" or
-"text") and any of its experiment's settings (dashes for underscores, e.g. local-steps), and
-every process builds the same task family from it (tasks.engine), once."""
+"""Any of the kit's experiments as Flower apps: the run config names the task ("vision", "text"
+or "instruction") and any of its experiment's settings (dashes for underscores, e.g.
+local-steps), and every process builds the same task family from it (tasks.engine), once."""
 
 from __future__ import annotations
 

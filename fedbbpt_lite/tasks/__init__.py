@@ -3,6 +3,7 @@ engine.run_experiment runs any task family (vision_experiment, text_experiment) 
 
 from . import selection, step_size, text_clients, whitebox
 from .engine import Experiment, Family, run_experiment
+from .instruction import candidate_outputs, instruction_scores, normalise
 from .instruction_experiment import InstructionExperiment, InstructionFamily
 from .text import text_accuracy
 from .text_experiment import (
@@ -43,10 +44,13 @@ __all__ = [
     "TextFamily",
     "VisionExperiment",
     "VisionFamily",
+    "candidate_outputs",
     "candidate_words",
     "control_prompts",
     "few_shot_pool",
     "image_accuracy",
+    "instruction_scores",
+    "normalise",
     "prompt_loss_fn",
     "run_experiment",
     "selection",
