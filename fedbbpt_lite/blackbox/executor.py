@@ -116,7 +116,7 @@ class ExecutorBlackBox(BlackBox):
             use_cache=True,
             logits_to_keep=1,
         )
-        cache = read.past_key_values
+        cache = read.cache
         cache.batch_repeat_interleave(count)
         steps = torch.arange(1, tail["input_ids"].shape[1] + 1, device=self.device)[None]
         rest = self._model(

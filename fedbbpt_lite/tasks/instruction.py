@@ -21,7 +21,8 @@ def normalise(answer: str) -> str:
     """An answer as the Instruction Induction benchmark compares it: first line, up to the first
     full stop, lower case, hyphens as spaces, no punctuation, "and" dropped between words."""
     answer = str(answer).replace(" and ", " ").strip().split("\n")[0].split(".")[0].lower()
-    return answer.replace("-", " ").translate(str.maketrans("", "", string.punctuation)).strip()
+    # no strip after: as the benchmark's, "cold ." stays "cold " and fails an exact match
+    return answer.replace("-", " ").translate(str.maketrans("", "", string.punctuation))
 
 
 def answer_score(answer: str, expected: str, metric: str = "em") -> float:

@@ -23,8 +23,9 @@ HISTORY = ("points", "values", "scores")  # a BO client's evaluations, in its co
 
 
 class InstructionClient(Client):
-    """A client's examples (the first batch_size score every z, as InstructZero scores on a fixed
-    evaluation set), the shared demos the generator reads, and `evaluations` per fit."""
+    """A client's examples (the first batch_size score every z: InstructZero draws its 20 anew
+    each time, fixed they line up for the kernel), the demos the generator reads, `evaluations`
+    per fit."""
 
     def __init__(
         self,
