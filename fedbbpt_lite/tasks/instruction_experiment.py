@@ -149,17 +149,13 @@ class InstructionFamily(Family):
             "ape": self.generator.instruction(None, *self.demos),
             "random": " ".join(words),
         }
-        self._instructions: dict[bytes, str] = {}
 
     def examples(self, pool_index: np.ndarray) -> list[tuple[str, str]]:
         return [self.pairs[i] for i in pool_index]
 
     def instruction(self, parameters) -> str:
-        """The instruction a z writes from the demos (written once per z)."""
-        z = np.asarray(parameters[0], dtype=np.float64)
-        if z.tobytes() not in self._instructions:
-            self._instructions[z.tobytes()] = self.generator.instruction(z, *self.demos)
-        return self._instructions[z.tobytes()]
+        """The instruction a z writes from the demos."""
+        return self.generator.instruction(parameters[0], *self.demos)
 
     def _predict(self, blackbox, pairs, instruction: str) -> np.ndarray:
         inputs, outputs = zip(*pairs, strict=True)
