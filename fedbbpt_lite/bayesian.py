@@ -66,8 +66,10 @@ def instruction_kernel_class():
 def fit_surrogate(points, values, scores):
     """InstructZero's GP: y standardised, ScaleKernel(instruction-coupled Matern kernels), the
     hyper-parameters fitted by marginal likelihood. Returns (model, standardised y)."""
+    from botorch.exceptions import ModelFittingError
     from botorch.fit import fit_gpytorch_mll
     from botorch.models import SingleTaskGP
+    from botorch.models.utils.gpytorch_modules import get_gaussian_likelihood_with_gamma_prior
     from gpytorch.kernels import ScaleKernel
     from gpytorch.mlls import ExactMarginalLogLikelihood
 
@@ -80,13 +82,36 @@ def fit_surrogate(points, values, scores):
     kernel = instruction_kernel_class()(
         _matern(points.shape[1]), _matern(scores.shape[1]), points, scores
     )
+    # SingleTaskGP's noise prior was Gamma(1.1, 0.05) in the botorch InstructZero used; the
+    # current default (LogNormal) assumes far less noise than an accuracy on a few examples has
+    likelihood = get_gaussian_likelihood_with_gamma_prior().double()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # botorch's advice to scale inputs to the unit cube
         model = SingleTaskGP(
-            points, standard, covar_module=ScaleKernel(kernel).double(), outcome_transform=None
+            points,
+            standard,
+            likelihood=likelihood,
+            covar_module=ScaleKernel(kernel).double(),
+            outcome_transform=None,
         )
-        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        try:
+            fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+            fitted = True
+        except ModelFittingError:  # botorch restores the starting hyper-parameters
+            fitted = False
+    if not fitted:
+        warnings.warn(
+            "the GP's hyper-parameters could not be fitted; proposals use their starting values",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return model, standard
+
+
+def best_index(values) -> int:
+    """Where the best value is; of tied bests the latest, as InstructZero keeps (>= on update)."""
+    values = np.asarray(values, dtype=np.float64)
+    return len(values) - 1 - int(np.argmax(values[::-1]))
 
 
 def sobol_points(count: int, dimension: int, seed: int = 0) -> np.ndarray:

@@ -61,3 +61,28 @@ def test_a_surrogate_needs_two_aligned_rows():
         bayesian.fit_surrogate(points[:1], values[:1], scores[:1])
     with pytest.raises(ValueError, match="one row per evaluated point"):
         bayesian.fit_surrogate(points, values[:-1], scores)
+
+
+def test_the_noise_prior_is_the_gamma_instructzeros_botorch_gave_singletaskgp():
+    model, _ = bayesian.fit_surrogate(*_history())
+    prior = model.likelihood.noise_covar.noise_prior
+    assert type(prior).__name__ == "GammaPrior"
+    assert (float(prior.concentration), float(prior.rate)) == pytest.approx((1.1, 0.05))
+
+
+def test_of_tied_bests_the_latest_is_kept():
+    assert bayesian.best_index([0.2, 0.5, 0.1, 0.5, 0.3]) == 3
+    assert bayesian.best_index([0.9, 0.5]) == 0
+
+
+def test_a_failed_fit_warns_and_keeps_the_starting_hyperparameters(monkeypatch):
+    import botorch.fit
+    from botorch.exceptions import ModelFittingError
+
+    def fail(mll, **kwargs):
+        raise ModelFittingError("All attempts to fit the model have failed.")
+
+    monkeypatch.setattr(botorch.fit, "fit_gpytorch_mll", fail)
+    with pytest.warns(RuntimeWarning, match="could not be fitted"):
+        model, _ = bayesian.fit_surrogate(*_history())
+    assert model.likelihood.noise.item() == pytest.approx((1.1 - 1) / 0.05)

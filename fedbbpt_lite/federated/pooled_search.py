@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..bayesian import propose, sobol_points
+from ..bayesian import best_index, propose, sobol_points
 from ..validation import check_count
 from .strategy import FedAvg, aggregate_metrics
 
@@ -50,7 +50,7 @@ class PooledSearch(FedAvg):
     def parameters(self) -> list[np.ndarray]:
         """What the clients receive: the best z so far (the design's first before any), and the
         round's proposals."""
-        best = self.points[np.argmax(self.values)] if len(self.values) else self.design[0]
+        best = self.points[best_index(self.values)] if len(self.values) else self.design[0]
         return [np.array(best), np.array(self.proposals)]
 
     def aggregate_fit(self, server_round, parameters, results):

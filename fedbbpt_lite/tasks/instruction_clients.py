@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import zo
-from ..bayesian import propose, sobol_points
+from ..bayesian import best_index, propose, sobol_points
 from ..blackbox.executor import ExecutorBlackBox
 from ..federated.client import Client, ClientContext
 from ..prompts.instruction import InstructionGenerator
@@ -101,7 +101,7 @@ class InstructionClient(Client):
             scores.append(found)
         state.update(points=np.stack(points), values=np.array(values), scores=np.stack(scores))
         recent = values[-self.evaluations :]
-        return [points[int(np.argmax(values))]], 1 - float(np.mean(recent))
+        return [points[best_index(values)]], 1 - float(np.mean(recent))
 
     def _spsa(self, z, seed: int) -> tuple[list[np.ndarray], float]:
         """SPSA-GC on z with one perturbation pair a step (2 evaluations), loss 1 - accuracy."""
