@@ -76,6 +76,7 @@ report: install
 benchmark: install
 	$(PY) benchmarks/zo_overhead.py
 	$(PY) benchmarks/text_api_cost.py
+	$(PY) benchmarks/precision.py
 	$(PY) benchmarks/client_memory.py
 	$(PY) benchmarks/calls_to_accuracy.py
 

@@ -216,7 +216,13 @@ def _run(args) -> int:
 
 
 def _sweep(args) -> int:
-    frame = run_sweep(args.spec or args.preset, args.out, progress=not args.quiet)
+    frame = run_sweep(
+        args.spec or args.preset,
+        args.out,
+        progress=not args.quiet,
+        workers=args.workers,
+        ray_address=args.ray,
+    )
     print(f"{len(frame)} runs stored; summary, table and figures in {args.out}/")
     print("Test accuracy (%), mean ± std over seeds:\n")
     print(markdown_table(accuracy_table(frame)))
@@ -288,6 +294,21 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--spec", metavar="FILE", help="a .yaml or .json spec of SweepSpec fields")
     sweep.add_argument("--out", required=True, help="folder of the results store and report")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    places = sweep.add_mutually_exclusive_group()
+    places.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N worker processes here, sharing the cores (default 1); sweeps started "
+        "elsewhere on the same --out share it too, each run once",
+    )
+    places.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run each run as a task on the Ray cluster at ADDRESS ('local': start one here), "
+        "one GPU a run where the cluster has GPUs",
+    )
     sweep.set_defaults(handler=_sweep)
     return parser
 

@@ -41,6 +41,10 @@ class ResultStore:
 
     def __init__(self, path, key_fields: tuple[str, ...]):
         self.path, self.key_fields = Path(path), tuple(key_fields)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the file again, with the rows other processes have stored since."""
         self.rows = {self.key(row): row for row in read_rows(self.path, missing_ok=True)}
 
     def key(self, row: dict) -> tuple:

@@ -1,8 +1,10 @@
 """The benchmark sweep: every combination of a spec's data sets, methods, partitions, client
-counts and seeds, run one at a time into a resumable store, then summarised. The kit's own specs
-are benchmarks/specs/NAME.yaml (quick, full, paper, demo, the results tables).
+counts and seeds, run into a resumable store, then summarised. The kit's own specs are
+benchmarks/specs/NAME.yaml (quick, full, paper, demo, the results tables).
 Each finished run is one line of OUT/runs.jsonl, keyed by a digest of all its settings: a rerun
-skips every finished run, and a sweep killed at any point loses at most the run in flight.
+skips every finished run, and a sweep killed at any point loses at most the runs in flight.
+Any number of workers (processes here, sweeps on other machines sharing the folder, or Ray
+tasks) share one OUT: each run is claimed by one worker at a time (run_claims).
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import functools
 import hashlib
 import itertools
 import json
+import multiprocessing
+import os
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 
 from .blackbox.executor import ExecutorBlackBox
 from .blackbox.language_model import SMOLLM2, hub_source
@@ -28,6 +33,7 @@ from .datasets.vision_sets import dataset_names, load_vision
 from .federated.partition import SCHEMES
 from .paths import ROOT
 from .results_store import ResultStore, read_rows
+from .run_claims import LOCK_FILE, RunClaims
 from .tasks import EXPERIMENTS, METHOD_ORDER, text_experiment, vision_experiment
 from .tasks.engine import run_experiment
 from .tasks.instruction_clients import SEARCHES
@@ -36,6 +42,7 @@ from .tasks.vision_experiment import VisionExperiment
 from .validation import check_choice, check_count, check_real
 
 RUNS_FILE = "runs.jsonl"
+WAIT_SECONDS = 1.0  # how often a worker with nothing to claim looks again
 # each task's data sets, and the spec axis of its prompt methods
 DATASETS = {
     "vision": lambda: dataset_names() + blackvip_names(),
@@ -263,6 +270,8 @@ def _splits(spec: SweepSpec, method: str, task: str) -> list[tuple[str, float | 
 def run_id(experiment: VisionExperiment | TextExperiment, test_every: int = 1) -> str:
     """The store's key: a digest of a run's settings and of the test examples it is scored on."""
     settings = {"task": experiment.task, "test_every": test_every, **asdict(experiment)}
+    if settings["precision"] == "fp32":  # every stored run's arithmetic: its ids leave it out
+        del settings["precision"]
     settings = json.dumps(settings, sort_keys=True)
     return hashlib.sha256(settings.encode()).hexdigest()[:16]
 
@@ -276,13 +285,23 @@ def describe(experiment: VisionExperiment | TextExperiment) -> str:
     return f"{experiment.dataset} {experiment.method} {variant} {split} seed {experiment.seed}"
 
 
-def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
-    """Run every unfinished run of `spec`, storing each as it ends; then write the report."""
+def run_sweep(
+    spec, out, progress: bool = True, workers: int = 1, ray_address: str | None = None
+) -> pd.DataFrame:
+    """Run every unfinished run of `spec`, storing each as it ends; then write the report.
+    Sweeps started anywhere on one `out` share it, each run claimed once (run_claims);
+    `workers` > 1 starts that many here, and `ray_address` spreads the runs over a Ray cluster
+    ("local" starts one on this machine)."""
     from tqdm.auto import tqdm
 
     spec, out = load_spec(spec), Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"out must be a folder, got the file {out}")
+    workers = check_count("workers", workers)
+    if ray_address is not None and workers != 1:
+        raise ValueError("workers applies without ray_address (Ray places the runs itself)")
+    if ray_address is not None and (not isinstance(ray_address, str) or not ray_address):
+        raise ValueError(f"ray_address must be a cluster address or 'local', got {ray_address!r}")
     store = ResultStore(out / RUNS_FILE, ("run_id",))
     planned = experiments(spec)
     todo = [e for e in planned if (run_id(e, spec.test_every),) not in store]
@@ -290,33 +309,164 @@ def run_sweep(spec, out, progress: bool = True) -> pd.DataFrame:
     if progress:
         finished = len(planned) - len(todo)
         print(f"sweep: {len(planned)} runs, {finished} already finished in {store.path}")
-    data, evaluators = {}, {}  # the data set at hand only: paper-scale sets are large
+    failures = []
     with tqdm(
         total=len(planned), initial=len(planned) - len(todo), disable=not progress, unit="run"
     ) as bar:
-        for experiment in todo:
-            bar.set_postfix_str(describe(experiment))
-            began = time.time()
-            if experiment.dataset not in data:
-                data = {experiment.dataset: _test_subset(experiment.dataset, spec.test_every)}
-            dataset = data[experiment.dataset]
-            api = evaluator = None
-            if experiment.task != "vision":
-                text = experiment.task == "text"
-                make = functools.partial(text_api, data=dataset) if text else ExecutorBlackBox
-                which = (experiment.dataset, experiment.blackbox)
-                if which not in evaluators:  # unbilled; shared so the controls are scored once
-                    evaluators[which] = make(experiment.blackbox, cache=True)
-                api = make(experiment.blackbox, cache=True)
-                evaluator = evaluators[which]
-            result = run_experiment(experiment, dataset, api, evaluator)
-            seconds = round(time.time() - began, 2)
-            key = run_id(experiment, spec.test_every)
-            row = {"run_id": key, **result, "test_every": spec.test_every, "seconds": seconds}
-            store.append(row)
-            bar.update()
-    write_report(out)
+        if workers > 1:
+            failures = _spawn_workers(spec, out, workers, bar)
+        elif ray_address is not None:
+            from .ray_sweep import RayRuns
+
+            with RayRuns(ray_address, _run_in_worker) as runs:
+                failures = drive(spec, todo, out, runs, bar)
+        else:
+            failures = drive(spec, todo, out, InProcessRuns(), bar)
+    with FileLock(out / LOCK_FILE):
+        write_report(out)
+    if failures:
+        raise RuntimeError(
+            f"{len(failures)} run(s) failed; every other run is stored, and rerunning the same "
+            "sweep retries only what is missing:\n" + "\n".join(failures)
+        )
     return load_results(out)
+
+
+def run_row(experiment, test_every: int, cache: dict) -> dict:
+    """One run's row for the store. `cache` keeps the data set at hand (paper-scale sets are
+    large) and the unbilled evaluators, shared so that the controls are scored once."""
+    began = time.time()
+    if cache.get("dataset") != experiment.dataset:
+        cache.update(dataset=experiment.dataset, evaluators={})
+        cache["data"] = _test_subset(experiment.dataset, test_every)
+    dataset, evaluators = cache["data"], cache["evaluators"]
+    api = evaluator = None
+    if experiment.task != "vision":
+        text = experiment.task == "text"
+        make = functools.partial(text_api, data=dataset) if text else ExecutorBlackBox
+        which = (experiment.blackbox, experiment.precision)
+        if which not in evaluators:
+            evaluators[which] = make(experiment.blackbox, cache=True, precision=which[1])
+        api = make(experiment.blackbox, cache=True, precision=which[1])
+        evaluator = evaluators[which]
+    result = run_experiment(experiment, dataset, api, evaluator)
+    key = run_id(experiment, test_every)
+    seconds = round(time.time() - began, 2)
+    return {"run_id": key, **result, "test_every": test_every, "seconds": seconds}
+
+
+_WORKER_CACHE: dict = {}  # a Ray worker process's run_row cache, kept between its tasks
+
+
+def _run_in_worker(experiment, test_every: int) -> dict:
+    return run_row(experiment, test_every, _WORKER_CACHE)
+
+
+class InProcessRuns:
+    """Runs each run in this process, one at a time, when it is submitted."""
+
+    slots = 1
+
+    def __init__(self):
+        self.cache, self.outcomes = {}, {}
+
+    def submit(self, experiment, test_every: int) -> int:
+        handle = len(self.outcomes)
+        try:
+            self.outcomes[handle] = (run_row(experiment, test_every, self.cache), None)
+        except Exception as error:  # noqa: BLE001 - reported with the run, the sweep goes on
+            self.outcomes[handle] = (None, error)
+        return handle
+
+    def wait(self, handles) -> tuple:
+        """(handle, row, error) of a finished run among `handles`."""
+        return (handles[0], *self.outcomes.pop(handles[0]))
+
+
+def _claim_next(todo, test_every: int, store: ResultStore, claims: RunClaims, skip: set):
+    """Under the folder's lock: the first run of `todo` neither stored nor held by a live worker,
+    now claimed, or None; and whether runs held by live workers remain."""
+    with claims.lock:
+        store.refresh()
+        waiting = False
+        for experiment in todo:
+            key = run_id(experiment, test_every)
+            if (key,) in store or key in skip or key in claims.held:
+                continue
+            if claims.live(key):
+                waiting = True
+                continue
+            claims.take(key)
+            return experiment, waiting
+    return None, waiting
+
+
+def drive(spec: SweepSpec, todo, out: Path, runs, bar=None) -> list[str]:
+    """Claim, run (through `runs`: InProcessRuns or ray_sweep.RayRuns) and store the runs of
+    `todo` until every one is stored or failed here; returns the failures."""
+    store, claims = ResultStore(out / RUNS_FILE, ("run_id",)), RunClaims(out)
+    flying, failed, failures = {}, set(), []
+    try:
+        while True:
+            waiting = False
+            while len(flying) < runs.slots:
+                experiment, waiting = _claim_next(todo, spec.test_every, store, claims, failed)
+                if experiment is None:
+                    break
+                if bar is not None:
+                    bar.set_postfix_str(describe(experiment))
+                flying[runs.submit(experiment, spec.test_every)] = experiment
+            if not flying:
+                if not waiting:
+                    return failures
+                time.sleep(WAIT_SECONDS)  # a live worker holds the rest; it may die
+                continue
+            handle, row, error = runs.wait(list(flying))
+            experiment = flying.pop(handle)
+            key = run_id(experiment, spec.test_every)
+            if error is None:
+                with claims.lock:
+                    store.append(row)
+                if bar is not None:
+                    bar.update()
+            else:
+                failed.add(key)
+                failures.append(f"{describe(experiment)}: {type(error).__name__}: {error}")
+            claims.release(key)
+    finally:
+        claims.close()
+
+
+def _sweep_worker(spec: SweepSpec, out: Path, threads: int) -> None:
+    """One of --workers' processes: its share of the cores, then the shared loop."""
+    import torch
+
+    torch.set_num_threads(threads)
+    todo = experiments(spec)
+    failures = drive(spec, todo, out, InProcessRuns())
+    if failures:
+        raise RuntimeError("\n".join(failures))
+
+
+def _spawn_workers(spec: SweepSpec, out: Path, workers: int, bar) -> list[str]:
+    """Run `workers` processes on one folder, following the store for the progress bar."""
+    context = multiprocessing.get_context("spawn")
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    processes = [
+        context.Process(target=_sweep_worker, args=(spec, out, threads)) for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    planned = {run_id(e, spec.test_every) for e in experiments(spec)}
+    while any(process.is_alive() for process in processes):
+        time.sleep(WAIT_SECONDS)
+        stored = {row["run_id"] for row in read_rows(out / RUNS_FILE, missing_ok=True)}
+        bar.update(len(planned & stored) - bar.n)
+    return [
+        f"sweep worker {number} ended with exit code {process.exitcode} (its error is above)"
+        for number, process in enumerate(processes)
+        if process.exitcode != 0
+    ]
 
 
 def check_available(runs) -> None:

@@ -17,6 +17,7 @@ from fedbbpt_lite.cli import main
 from fedbbpt_lite.datasets.text_sets import load_text, text_dataset_names
 from fedbbpt_lite.datasets.vision_sets import dataset_names
 from fedbbpt_lite.results_store import read_rows
+from fedbbpt_lite.run_claims import CLAIMS_DIR
 from fedbbpt_lite.tasks import text_experiment, vision_experiment
 from fedbbpt_lite.tasks.engine import run_experiment
 from fedbbpt_lite.tasks.text_experiment import TextExperiment, text_api
@@ -245,6 +246,8 @@ def test_a_killed_sweep_process_resumes_without_redoing_finished_runs(tmp_path):
     process.wait()
     before = read_rows(runs)
     assert 3 <= len(before) < len(sweep.experiments(spec)), "the kill came too late to test"
+    assert len(list((out / CLAIMS_DIR).iterdir())) == 1  # the run it held when killed
+    # the dead worker's claim is taken over at once: its process is gone on this host
     finished = subprocess.run(command, capture_output=True, text=True, check=True)
     assert f"{len(before)} already finished" in finished.stdout
     after = read_rows(runs)
@@ -252,6 +255,7 @@ def test_a_killed_sweep_process_resumes_without_redoing_finished_runs(tmp_path):
     assert sorted(r["run_id"] for r in after) == sorted(
         sweep.run_id(e) for e in sweep.experiments(spec)
     )
+    assert not list((out / CLAIMS_DIR).iterdir())
 
 
 # ----------------------------------------------------------------------------- command line

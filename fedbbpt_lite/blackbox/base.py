@@ -14,6 +14,7 @@ import torch
 
 from ..validation import check_real
 from .meter import Budget, Meter
+from .precision import check_precision, compute_precision
 from .retry import RetryPolicy
 
 
@@ -28,7 +29,8 @@ class APITimeoutError(TransientAPIError):
 class BlackBox(ABC):
     """Base class of every black box: outputs in, bills out, nothing else exposed. "label"
     reveals only the top-1 index, as strict APIs do; latency_s and timeout_s are simulated
-    seconds, fault_rate and timeout_rate probabilities per call."""
+    seconds, fault_rate and timeout_rate probabilities per call; precision is the forward
+    pass's arithmetic (fp32, tf32 or bf16: blackbox.precision)."""
 
     outputs: tuple[str, ...] = ("logits", "probs", "label")
     cacheable = False  # subclasses that implement _keys and _take set this
@@ -47,6 +49,7 @@ class BlackBox(ABC):
         fault_seed: int = 0,
         retry: RetryPolicy | None = None,
         cache: bool = False,
+        precision: str = "fp32",
     ):
         if output not in self.outputs:
             raise ValueError(f"output must be one of {self.outputs}, got {output!r}")
@@ -67,6 +70,7 @@ class BlackBox(ABC):
             raise TypeError(f"retry must be a RetryPolicy or None, got {type(retry).__name__}")
         self.retry = retry
         self._fault_rng = np.random.default_rng(fault_seed)
+        self.precision = check_precision(precision)
 
     @abstractmethod
     def _forward(self, inputs: torch.Tensor, *args) -> torch.Tensor | list[str]:
@@ -130,8 +134,11 @@ class BlackBox(ABC):
                 self.meter.timeouts += 1
                 time.sleep(self.timeout_s)
                 raise APITimeoutError(f"no answer within timeout_s={self.timeout_s:g} s")
-        with torch.no_grad():
+        device = getattr(self, "device", torch.device("cpu"))
+        with torch.no_grad(), compute_precision(self.precision, device):
             scores = self._forward(inputs, *args)
+        if isinstance(scores, torch.Tensor) and scores.is_floating_point():
+            scores = scores.float()  # bf16 scores leave the API as float32
         self.meter.record(examples)
         return scores
 

@@ -42,8 +42,8 @@ def load_clip(name: str, device: str = "cpu"):
 
 class CLIPBlackBox(BlackBox):
     """Query a CLIP model as an API: `query(images, prompts)` -> one score per (image, prompt).
-    It runs in fp32, as BlackVIP requires; `pixel_std` is the std it normalises pixels by,
-    because BlackVIP adds its prompts in that normalised space."""
+    It runs in fp32 unless precision= says otherwise, as BlackVIP does; `pixel_std` is the std
+    it normalises pixels by, because BlackVIP adds its prompts in that normalised space."""
 
     def __init__(
         self,

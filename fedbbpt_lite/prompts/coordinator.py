@@ -1,7 +1,8 @@
 """BlackVIP's Coordinator: prompted input = clip(x + eps * decoder([encoder(x), trigger])).
 
 init="zero" makes the untuned Coordinator reproduce zero-shot exactly; "blackvip" starts as
-BlackVIP does. BatchNorm uses batch statistics, so a prompt depends only on parameters and images.
+BlackVIP does. BatchNorm uses batch statistics, so a prompt depends only on parameters and
+images. It runs where the images are (with a GPU black box, the pool stays on its device).
 Larger images get an upsampled 28x28 prompt (BlackVIP decodes MAE ViT-B features to full size).
 """
 
@@ -91,7 +92,10 @@ class Coordinator:
     def prompts(self, W, images: torch.Tensor) -> torch.Tensor:
         """The prompt each parameter vector draws for each image: (m, N, C, S, S), S the
         image size."""
-        W = parameter_rows(W, self.num_params)
+        W = parameter_rows(W, self.num_params, images.device)
+        if self._decoder.trigger.device != images.device:  # follow a GPU black box's pool
+            self._decoder.to(images.device)
+            self._encoder.to(images.device)
         size = (self.image_size, self.image_size)
         with torch.no_grad():
             if size != (PROMPT_SIZE, PROMPT_SIZE):

@@ -20,15 +20,17 @@ def add_prompt(images, prompts, eps: float, pixel_std=None) -> torch.Tensor:
     """Images (N, C, H, W) in [0, 1] plus prompts (m, N or 1, C, H, W) -> (m, N, C, H, W). With
     pixel_std the prompt is added in the black box's normalised pixel space, as BlackVIP prompts
     CLIP: clip(x + eps * std * prompt, 0, 1) per channel (a grey image gains 3 channels)."""
-    scale = torch.as_tensor(eps, dtype=torch.float32)
+    scale = torch.as_tensor(eps, dtype=torch.float32, device=images.device)
     if pixel_std is not None:
-        scale = scale * torch.as_tensor(pixel_std, dtype=torch.float32).view(-1, 1, 1)
+        std = torch.as_tensor(pixel_std, dtype=torch.float32, device=images.device)
+        scale = scale * std.view(-1, 1, 1)
     return (images.unsqueeze(0) + scale * prompts).clamp(0.0, 1.0)
 
 
-def parameter_rows(W, num_params: int) -> torch.Tensor:
-    """Parameter vectors as an (m, num_params) float32 tensor. A torch tensor keeps its autograd
-    graph (white-box tuning backpropagates through it); anything else is converted."""
+def parameter_rows(W, num_params: int, device=None) -> torch.Tensor:
+    """Parameter vectors as an (m, num_params) float32 tensor, on `device` when given (the
+    images'). A torch tensor keeps its autograd graph (white-box tuning backpropagates through
+    it); anything else is converted."""
     if isinstance(W, torch.Tensor):
         W = W.float()
     else:
@@ -36,7 +38,7 @@ def parameter_rows(W, num_params: int) -> torch.Tensor:
     W = W.unsqueeze(0) if W.ndim == 1 else W
     if W.ndim != 2 or W.shape[1] != num_params:
         raise ValueError(f"W must have shape (m, {num_params}), got {tuple(W.shape)}")
-    return W
+    return W if device is None else W.to(device)
 
 
 def check_pixel_std(pixel_std) -> tuple[float, ...] | None:
@@ -82,6 +84,7 @@ class _AdditivePrompt(ABC):
             )
         if images.shape[1] != self.channels and self.channels != 1:
             raise ValueError(f"images must have {self.channels} channels, got {images.shape[1]}")
+        W = parameter_rows(W, self.num_params, images.device)  # drawn where the images are
         return add_prompt(images, self.pattern(W).unsqueeze(1), self.eps, self.pixel_std)
 
 
@@ -141,6 +144,7 @@ class PaddingPrompt(_AdditivePrompt):
     def pattern(self, W) -> torch.Tensor:
         """The frame values of each row of W placed around a zero centre."""
         W = parameter_rows(W, self.num_params)
-        out = torch.zeros(len(W), self.channels, self.image_size, self.image_size)
-        out[:, :, self._frame] = W.reshape(len(W), self.channels, -1)
+        size = (self.image_size, self.image_size)
+        out = torch.zeros(len(W), self.channels, *size, device=W.device)
+        out[:, :, self._frame.to(W.device)] = W.reshape(len(W), self.channels, -1)
         return out

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..blackbox.precision import check_precision
 from ..datasets.few_shot import per_class_indices
 from ..federated import ClientContext, DPFedAvg, FedAvg, partition, run_simulation
 from ..validation import check_choice, check_count, check_real
@@ -38,6 +39,9 @@ class Experiment:
         "the API: vision miniclip (default) or a CLIP model's name or folder, e.g. "
         "openai/clip-vit-base-patch16; text minilm (embedding API, default), smollm2, or a "
         "masked or causal LM's name or folder, e.g. FacebookAI/roberta-large",
+    )
+    precision: str = setting(
+        "fp32", "the API's arithmetic: fp32, tf32 (NVIDIA GPUs; fp32 elsewhere) or bf16"
     )
     method: str = setting(
         "fedbbpt", "zero_shot, fedbbpt, centralized or local_only (vision: also whitebox)"
@@ -70,6 +74,7 @@ class Experiment:
 
     def __post_init__(self):
         check_choice("method", self.method, self.methods)
+        check_precision(self.precision)
         check_choice("partition", self.partition, partition.SCHEMES)
         for name in self.counts:
             check_count(name, getattr(self, name))

@@ -114,8 +114,10 @@ class InstructionFamily(Family):
         evaluator: ExecutorBlackBox | None = None,
     ):
         data = data if data is not None else load_instructions(experiment.dataset)
-        api = api if api is not None else ExecutorBlackBox(experiment.blackbox, cache=True)
-        evaluator = evaluator if evaluator is not None else ExecutorBlackBox(experiment.blackbox)
+        precision = experiment.precision
+        made = functools.partial(ExecutorBlackBox, experiment.blackbox, precision=precision)
+        api = api if api is not None else made(cache=True)
+        evaluator = evaluator if evaluator is not None else made()
         labels = np.zeros(len(data.train_inputs), dtype=np.int64)
         super().__init__(experiment, data, api, evaluator, labels, 1)
         self.zero_shot = "manual" if data.instruction else "empty"

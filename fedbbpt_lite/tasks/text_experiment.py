@@ -7,6 +7,7 @@ needs one call per client). BDPL's candidate words are chosen without reading an
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,9 +186,11 @@ class TextFamily(Family):
                 f"data set {data.name!r} holds sentence pairs, which the embedding API cannot "
                 "take: choose a verbaliser blackbox (e.g. 'FacebookAI/roberta-large')"
             )
-        api = api if api is not None else text_api(experiment.blackbox, data)
+        precision = experiment.precision
+        made = functools.partial(text_api, experiment.blackbox, data, precision=precision)
+        api = api if api is not None else made()
         if evaluator is None:  # caching: the final score repeats the last round's
-            evaluator = text_api(experiment.blackbox, data, cache=True)
+            evaluator = made(cache=True)
         super().__init__(experiment, data, api, evaluator, data.y_train, len(data.class_names))
         self.test_inputs, self.test_labels = list(data.test_texts), data.y_test
         self.kind = experiment.prompt

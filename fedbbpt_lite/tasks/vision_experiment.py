@@ -8,6 +8,7 @@ so that a data set's `tuning` (BlackVIP's c, gamma, beta and eps) means what it 
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,8 +142,9 @@ class VisionFamily(Family):
         evaluator: BlackBox | None = None,
     ):
         data = data if data is not None else load_vision(experiment.dataset)
-        api = api if api is not None else vision_api(experiment.blackbox)
-        evaluator = evaluator if evaluator is not None else vision_api(experiment.blackbox)
+        made = functools.partial(vision_api, experiment.blackbox, precision=experiment.precision)
+        api = api if api is not None else made()
+        evaluator = evaluator if evaluator is not None else made()
         size = getattr(evaluator, "image_size", 28)
         if tuple(data.x_train.shape[-2:]) != (size, size):
             raise ValueError(
@@ -151,7 +153,9 @@ class VisionFamily(Family):
             )
         pool_labels = data.y_train.numpy()
         super().__init__(experiment, data, api, evaluator, pool_labels, len(data.class_names))
-        self.x = pool_images(data, self.index)
+        # a GPU black box's images live on its device: prompts are drawn there, never copied back
+        self.device = getattr(evaluator, "device", torch.device("cpu"))
+        self.x = self.examples(self.index)
         self.test_inputs, self.test_labels = data.x_test, data.y_test.numpy()
         channels, size = data.x_train.shape[1], data.x_train.shape[-1]
         pixel_std = getattr(evaluator, "pixel_std", None)
@@ -165,7 +169,7 @@ class VisionFamily(Family):
         )
 
     def examples(self, pool_index: np.ndarray) -> torch.Tensor:
-        return pool_images(self.data, pool_index)
+        return pool_images(self.data, pool_index).to(self.device)
 
     def _predict(self, blackbox, images, prompt, w) -> np.ndarray:
         # the test set arrives as stored pixels, in chunks; validation images as [0, 1] pixels
@@ -173,7 +177,7 @@ class VisionFamily(Family):
             return predict(blackbox, images, self.data.prompts, prompt, w)
         return np.concatenate(
             [
-                predict(blackbox, unit_images(chunk), self.data.prompts, prompt, w)
+                predict(blackbox, unit_images(chunk.to(self.device)), self.data.prompts, prompt, w)
                 for chunk in images.split(TEST_CHUNK)
             ]
         )
