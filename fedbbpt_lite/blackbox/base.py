@@ -137,8 +137,8 @@ class BlackBox(ABC):
         device = getattr(self, "device", torch.device("cpu"))
         with torch.no_grad(), compute_precision(self.precision, device):
             scores = self._forward(inputs, *args)
-        if isinstance(scores, torch.Tensor) and scores.is_floating_point():
-            scores = scores.float()  # bf16 scores leave the API as float32
+        if isinstance(scores, torch.Tensor) and scores.dtype in (torch.bfloat16, torch.float16):
+            scores = scores.float()  # NumPy has no bf16: half-precision scores leave as float32
         self.meter.record(examples)
         return scores
 

@@ -35,7 +35,7 @@ class TextEncoder:
         path = path or minilm_path()
         self._tokenizer = AutoTokenizer.from_pretrained(path)
         self._model = AutoModel.from_pretrained(path, use_safetensors=True).eval()
-        self._cache: dict[str, torch.Tensor] = {}
+        self._cache: dict[tuple, torch.Tensor] = {}
 
     @property
     def vocabulary(self) -> list[str]:
@@ -75,11 +75,14 @@ class TextEncoder:
             raise TypeError("texts must be a non-empty list of strings")
         if soft_prompt is not None:
             return self._pooled(list(texts), soft_prompt)
-        missing = sorted({t for t in texts if t not in self._cache})
+        # an embedding computed under bf16 autocast is another answer than the fp32 one
+        arithmetic = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None
+        keys = [(arithmetic, t) for t in texts]
+        missing = sorted({key for key in keys if key not in self._cache})
         if missing:
-            for text, emb in zip(missing, self._pooled(missing, None), strict=True):
-                self._cache[text] = emb
-        return torch.stack([self._cache[t] for t in texts])
+            found = self._pooled([text for _, text in missing], None)
+            self._cache.update(zip(missing, found.float(), strict=True))
+        return torch.stack([self._cache[key] for key in keys])
 
 
 @functools.cache
