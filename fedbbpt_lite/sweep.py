@@ -309,7 +309,7 @@ def run_sweep(
     if progress:
         finished = len(planned) - len(todo)
         print(f"sweep: {len(planned)} runs, {finished} already finished in {store.path}")
-    failures = []
+    failures, cause = [], None
     with tqdm(
         total=len(planned), initial=len(planned) - len(todo), disable=not progress, unit="run"
     ) as bar:
@@ -321,14 +321,16 @@ def run_sweep(
             with RayRuns(ray_address, _run_in_worker) as runs:
                 failures = drive(spec, todo, out, runs, bar)
         else:
-            failures = drive(spec, todo, out, InProcessRuns(), bar)
+            runs = InProcessRuns()
+            failures = drive(spec, todo, out, runs, bar)
+            cause = next(iter(runs.errors), None)  # its traceback shows where the first failed
     with FileLock(out / LOCK_FILE):
         write_report(out)
     if failures:
         raise RuntimeError(
             f"{len(failures)} run(s) failed; every other run is stored, and rerunning the same "
             "sweep retries only what is missing:\n" + "\n".join(failures)
-        )
+        ) from cause
     return load_results(out)
 
 
@@ -368,7 +370,7 @@ class InProcessRuns:
     slots = 1
 
     def __init__(self):
-        self.cache, self.outcomes = {}, {}
+        self.cache, self.outcomes, self.errors = {}, {}, []
 
     def submit(self, experiment, test_every: int) -> int:
         handle = len(self.outcomes)
@@ -376,6 +378,7 @@ class InProcessRuns:
             self.outcomes[handle] = (run_row(experiment, test_every, self.cache), None)
         except Exception as error:  # noqa: BLE001 - reported with the run, the sweep goes on
             self.outcomes[handle] = (None, error)
+            self.errors.append(error)
         return handle
 
     def wait(self, handles) -> tuple:

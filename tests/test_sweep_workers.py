@@ -90,8 +90,10 @@ def test_a_failing_run_is_reported_and_every_other_run_stored(tmp_path, monkeypa
         return real(experiment, *args, **kwargs)
 
     monkeypatch.setattr(sweep, "run_experiment", fail_seed_1)
-    with pytest.raises(RuntimeError, match=r"(?s)1 run\(s\) failed.*seed 1: FloatingPointError"):
+    reported = r"(?s)1 run\(s\) failed.*seed 1: FloatingPointError"
+    with pytest.raises(RuntimeError, match=reported) as failed:
         sweep.run_sweep(spec, tmp_path / "out", progress=False)
+    assert isinstance(failed.value.__cause__, FloatingPointError)  # the run's own traceback
     assert len(read_rows(tmp_path / "out" / sweep.RUNS_FILE)) == 5
     monkeypatch.setattr(sweep, "run_experiment", real)
     assert len(sweep.run_sweep(spec, tmp_path / "out", progress=False)) == 6
