@@ -22,8 +22,8 @@ class RayRuns:
         resources = ray.cluster_resources()
         gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
         self.slots = gpus or max(1, cpus)
-        self.task = ray.remote(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1)(run)
-        self.task = self.task.options(max_retries=0)
+        place = {"num_gpus": 1, "num_cpus": 0} if gpus else {"num_gpus": 0, "num_cpus": 1}
+        self.task = ray.remote(**place, max_retries=0)(run)
 
     def submit(self, experiment, test_every: int):
         return self.task.remote(experiment, test_every)
